@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from partners import views as partner_views
+from partners.forms_auth import LoginForm
+
+urlpatterns = [
+    path("", partner_views.home, name="home"),
+    path("healthz/", partner_views.healthz, name="healthz"),
+    path("partners/", include("partners.urls")),
+    path("portal/", include("portal.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("apply/", partner_views.ApplyView.as_view(), name="apply"),
+    path("apply/thanks/", partner_views.apply_thanks, name="apply_thanks"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            post_reset_login=True, post_reset_login_backend="partners.auth.CaseInsensitiveModelBackend"
+        ),
+        name="password_reset_confirm",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/api-token/", partner_views.ApiTokenView.as_view(), name="api_token"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("partners.api_urls")),
+    path("api/v1/", include("surveys.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "PartnerLoop"
+admin.site.site_title = "PartnerLoop admin"
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

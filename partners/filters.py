@@ -1,0 +1,185 @@
+"""django-filter sets shared by the manager UI and the API, so both filter the same way."""
+
+import datetime as dt
+import re
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from .models import Contact, Interaction, InteractionKind, Partner, PartnerStatus, PartnerType, Product, Sale, SalesMonth, Territory, Tier
+
+
+def _account_managers(request):
+    from .selectors import account_manager_choices
+
+    return account_manager_choices()
+
+
+class PartnerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    partner_type = django_filters.MultipleChoiceFilter(choices=PartnerType.choices, label=_("Type"))
+    status = django_filters.MultipleChoiceFilter(choices=PartnerStatus.choices, label=_("Status"))
+    tier = django_filters.ModelMultipleChoiceFilter(queryset=Tier.objects.all(), label=_("Tier"))
+    territory = django_filters.ModelMultipleChoiceFilter(queryset=Territory.objects.all(), label=_("Territory"))
+    country = django_filters.MultipleChoiceFilter(choices=list(countries), label=_("Country"))
+    account_manager = django_filters.ModelChoiceFilter(queryset=_account_managers, label=_("Account manager"))
+    mine = django_filters.BooleanFilter(method="only_mine", label=_("My partners"))
+    parent = django_filters.ModelChoiceFilter(
+        queryset=lambda request: Partner.objects.filter(partner_type=PartnerType.DISTRIBUTOR), label=_("Distributor")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("status", "status"), ("tier__rank", "tier"), ("joined_on", "joined_on"), ("country", "country")),
+        field_labels={"name": _("Name"), "status": _("Status"), "tier__rank": _("Tier"), "joined_on": _("Joined"), "country": _("Country")},
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Partner
+        fields = ["q", "partner_type", "status", "tier", "territory", "country", "account_manager", "mine", "parent"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(external_id__iexact=value) | Q(website__icontains=value)
+        )
+
+    def only_mine(self, queryset, name, value):
+        if value and self.request is not None and self.request.user.is_authenticated:
+            return queryset.filter(account_manager=self.request.user)
+        return queryset
+
+
+def _partners(request):
+    return Partner.objects.all()
+
+
+class ContactFilter(django_filters.FilterSet):
+    """Filters are declared, not generated: generating them would query scoped models at import."""
+
+    partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
+    is_primary = django_filters.BooleanFilter(label=_("Primary contact"))
+
+    class Meta:
+        model = Contact
+        fields = ["partner", "is_primary"]
+
+
+class InteractionFilter(django_filters.FilterSet):
+    partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
+    kind = django_filters.MultipleChoiceFilter(choices=InteractionKind.choices)
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Interaction
+        fields = ["partner", "kind", "occurred_after", "occurred_before"]
+
+
+# --- sales data (API) -----------------------------------------------------------------------------
+
+
+class StrictBooleanField(forms.Field):
+    """true/false/1/0 (any case); anything else is an error, where django-filter would ignore it silently."""
+
+    default_error_messages = {"invalid": _("Enter true or false.")}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+class MonthField(forms.Field):
+    """A month as YYYY-MM, or any date (YYYY-MM-DD) of it; cleans to the first day of the month."""
+
+    default_error_messages = {"invalid": _("Enter a month as YYYY-MM (or a date as YYYY-MM-DD).")}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        match = MONTH_RE.match(str(value).strip())
+        if not match:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        year, month, day = (int(part) if part else 1 for part in match.groups())
+        try:
+            dt.date(year, month, day)  # the whole date must exist, even though only its month is used
+        except ValueError as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+        return dt.date(year, month, 1)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MonthFilter(django_filters.Filter):
+    field_class = MonthField
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """An ordering that ends on the primary key, so that pages never repeat or skip rows of equal value."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        return qs.order_by(*ordering, "-id" if ordering[-1].startswith("-") else "id")
+
+
+class SaleFilter(django_filters.FilterSet):
+    partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
+    source = django_filters.CharFilter(label=_("Source"), help_text=_("The system the external IDs come from, for example erp."))
+    invoice_after = django_filters.DateFilter(
+        field_name="invoice_date", lookup_expr="gte", label=_("Invoiced on or after"), help_text=_("YYYY-MM-DD, inclusive.")
+    )
+    invoice_before = django_filters.DateFilter(
+        field_name="invoice_date", lookup_expr="lte", label=_("Invoiced on or before"), help_text=_("YYYY-MM-DD, inclusive.")
+    )
+    is_credit_note = StrictBooleanFilter(label=_("Credit note"))
+    product_sku = django_filters.CharFilter(field_name="product__sku", label=_("Product SKU"))
+    customer_external_id = django_filters.CharFilter(field_name="customer__external_id", label=_("Customer external ID"))
+    ordering = StableOrderingFilter(
+        fields=(("invoice_date", "invoice_date"), ("amount", "amount")),
+        label=_("Sort by"),
+        help_text=_("invoice_date or amount, with a leading - for descending; the default is newest first."),
+    )
+
+    class Meta:
+        model = Sale
+        fields = ["partner", "source", "invoice_after", "invoice_before", "is_credit_note", "product_sku", "customer_external_id"]
+
+
+class SalesMonthFilter(django_filters.FilterSet):
+    partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
+    month_after = MonthFilter(field_name="month", lookup_expr="gte", label=_("From month"), help_text=_("YYYY-MM, inclusive."))
+    month_before = MonthFilter(field_name="month", lookup_expr="lte", label=_("Until month"), help_text=_("YYYY-MM, inclusive."))
+
+    class Meta:
+        model = SalesMonth
+        fields = ["partner", "month_after", "month_before"]
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.CharFilter(label=_("Category"))
+    is_active = StrictBooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Product
+        fields = ["category", "is_active"]

@@ -1,0 +1,569 @@
+"""The partner record: a small CRM of channel partners, their people and their timeline.
+
+Every model that belongs to one partner company uses a fail-closed scoped manager
+(django-scopes, see `partners.tenancy`): outside an active scope its queries raise instead of
+returning every partner's rows.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from .tenancy import partner_scoped_manager
+
+
+class Tier(models.Model):
+    """A level of the partner programme; a higher rank is a higher tier."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("1 is the entry tier; higher is better."))
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#6c757d",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))],
+    )
+    benefits = models.TextField(_("benefits"), blank=True)
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+
+    def __str__(self):
+        return self.name
+
+
+class Territory(models.Model):
+    """A sales region; territories nest (EMEA > Benelux) and list the countries they cover."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent territory"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    countries = CountryField(_("countries"), multiple=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+        constraints = [models.CheckConstraint(condition=~Q(parent=F("id")), name="territory_not_own_parent")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("A territory cannot be inside itself.")})
+            ancestor = ancestor.parent
+
+
+class PartnerType(models.TextChoices):
+    RESELLER = "reseller", _("Reseller")
+    DISTRIBUTOR = "distributor", _("Distributor")
+    VAR = "var", _("Value-added reseller")
+    MSP = "msp", _("Managed service provider")
+    REFERRAL = "referral", _("Referral / agent")
+    ISV = "isv", _("ISV / technology")
+
+
+class PartnerStatus(models.TextChoices):
+    APPLICANT = "applicant", _("Applicant")
+    ONBOARDING = "onboarding", _("Onboarding")
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive")
+    CHURNED = "churned", _("Churned")
+
+
+class PartnerQuerySet(models.QuerySet):
+    def for_partner(self, partner):
+        return self.filter(pk=partner.pk)
+
+    def with_list_relations(self):
+        return self.select_related("tier", "territory", "account_manager", "parent")
+
+
+class Partner(models.Model):
+    """A channel partner company: reseller, distributor, MSP and so on."""
+
+    name = models.CharField(_("name"), max_length=200)
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("distributor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resellers",
+        help_text=_("For two-tier distribution: the distributor this partner buys through."),
+    )
+    partner_type = models.CharField(_("partner type"), max_length=20, choices=PartnerType.choices)
+    status = models.CharField(_("status"), max_length=20, choices=PartnerStatus.choices, default=PartnerStatus.ONBOARDING)
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.PROTECT, related_name="partners")
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("territory"), null=True, blank=True, on_delete=models.PROTECT, related_name="partners"
+    )
+    country = CountryField(_("country"))
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_partners",
+        limit_choices_to={"is_staff": True},
+    )
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
+    churned_on = models.DateField(_("churned on"), null=True, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    external_id = models.CharField(
+        _("external ID"), max_length=64, blank=True, help_text=_("The partner's key in your ERP or CRM, used by imports.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = partner_scoped_manager(PartnerQuerySet, "id")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        constraints = [
+            models.UniqueConstraint(fields=["external_id"], condition=~Q(external_id=""), name="partner_external_id_unique"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="partner_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(churned_on__isnull=True) | Q(joined_on__isnull=True) | Q(churned_on__gte=F("joined_on")),
+                name="partner_churned_after_joined",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["partner_type"])]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        # The base manager is not scoped, so the rule holds whoever runs the check.
+        serves_resellers = self.pk is not None and Partner._base_manager.filter(parent_id=self.pk).exists()
+        if serves_resellers and self.partner_type != PartnerType.DISTRIBUTOR:
+            errors["partner_type"] = _("A partner that serves resellers must stay a distributor.")
+        if self.parent_id:
+            if self.pk and self.parent_id == self.pk:
+                errors["parent"] = _("A partner cannot be its own distributor.")
+            elif self.parent.partner_type != PartnerType.DISTRIBUTOR:
+                errors["parent"] = _("The parent partner must be a distributor.")
+            elif self.parent.parent_id:
+                errors["parent"] = _("A distributor that buys through another distributor cannot serve resellers.")
+            elif serves_resellers:
+                errors["parent"] = _("A distributor that serves resellers cannot buy through another distributor.")
+        if self.churned_on and self.joined_on and self.churned_on < self.joined_on:
+            errors["churned_on"] = _("The churn date cannot be before the join date.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class PartnerStatusChange(models.Model):
+    """One change of a partner's status, so the date of every change is kept."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("partner"))
+    from_status = models.CharField(_("from"), max_length=20, choices=PartnerStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=PartnerStatus.choices)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("changed by")
+    )
+
+    objects = partner_scoped_manager(models.QuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
+    def __str__(self):
+        return f"{self.partner}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class PartnerOwnedQuerySet(models.QuerySet):
+    def for_partner(self, partner):
+        return self.filter(partner=partner)
+
+
+class Contact(models.Model):
+    """A person at the partner company (not necessarily a portal user)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("partner"))
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    role = models.CharField(_("role"), max_length=120, blank=True, help_text=_("For example: sales lead, technical contact."))
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-is_primary", "last_name", "first_name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=Q(is_primary=True),
+                name="one_primary_contact_per_partner",
+                violation_error_message=_("This partner already has a primary contact."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class MembershipRole(models.TextChoices):
+    ADMIN = "admin", _("Partner admin")
+    USER = "user", _("Partner user")
+
+
+class Membership(models.Model):
+    """Ties a portal user to exactly one partner company, with a role there."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user"))
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("partner"))
+    role = models.CharField(_("role"), max_length=10, choices=MembershipRole.choices, default=MembershipRole.USER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("invited by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "user__email"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} @ {self.partner}"
+
+    @property
+    def is_admin(self):
+        return self.role == MembershipRole.ADMIN
+
+
+class InteractionKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("E-mail")
+    NOTE = "note", _("Note")
+    QUARTERLY_REVIEW = "quarterly_review", _("Quarterly review")
+    TRAINING_COMPLETED = "training_completed", _("Training completed")
+    EVENT_ATTENDED = "event_attended", _("Event attended")
+    RESOURCE_DOWNLOADED = "resource_downloaded", _("Resource downloaded")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+
+    @classmethod
+    def manual(cls):
+        """Kinds a manager logs by hand; the others are written by the system."""
+        return [cls.CALL, cls.MEETING, cls.EMAIL, cls.NOTE, cls.QUARTERLY_REVIEW]
+
+
+class InteractionQuerySet(PartnerOwnedQuerySet):
+    def visible_to_partner(self):
+        return self.filter(is_internal=False)
+
+    def timeline(self):
+        return self.select_related("author").order_by("-occurred_at", "-id")
+
+
+class Interaction(models.Model):
+    """An entry of the partner timeline: a manager's call or note, or a system activity."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="interactions", verbose_name=_("partner"))
+    kind = models.CharField(_("kind"), max_length=30, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField(_("date"), default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
+    )
+    summary = models.CharField(_("summary"), max_length=255)
+    details = models.TextField(_("details"), blank=True)
+    is_internal = models.BooleanField(
+        _("internal"), default=False, help_text=_("Internal entries are never shown to the partner's own users.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = partner_scoped_manager(InteractionQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [models.Index(fields=["partner", "-occurred_at"]), models.Index(fields=["kind", "occurred_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.summary}"
+
+
+class ApplicationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+class PartnerApplication(models.Model):
+    """A company's request to become a partner, sent through the public form."""
+
+    company_name = models.CharField(_("company name"), max_length=200)
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    partner_type = models.CharField(_("partner type"), max_length=20, choices=PartnerType.choices)
+    country = CountryField(_("country"))
+    website = models.URLField(_("website"), blank=True)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("e-mail"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    message = models.TextField(_("why do you want to partner with us?"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ApplicationStatus.choices, default=ApplicationStatus.PENDING)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("decided by")
+    )
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    partner = models.OneToOneField(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="application", verbose_name=_("partner")
+    )
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("partner application")
+        verbose_name_plural = _("partner applications")
+        indexes = [models.Index(fields=["status", "-submitted_at"])]
+
+    def __str__(self):
+        return f"{self.company_name} ({self.get_status_display()})"
+
+    @property
+    def contact_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+# --- Sales data: customers, products, invoice lines and their monthly rollups ---------------------
+
+
+class Customer(models.Model):
+    """An end customer; one customer can buy through several partners."""
+
+    external_id = models.CharField(_("external ID"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    country = CountryField(_("country"), blank=True)
+    region = models.CharField(_("region"), max_length=120, blank=True)
+    segment = models.CharField(_("segment"), max_length=80, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=120, blank=True)
+    list_price = models.DecimalField(_("list price"), max_digits=18, decimal_places=4, null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self):
+        return f"{self.sku} {self.name}"
+
+
+class SaleQuerySet(PartnerOwnedQuerySet):
+    def with_relations(self):
+        return self.select_related("partner", "customer", "product")
+
+
+class Sale(models.Model):
+    """One invoice line, as imported from the ERP; `(source, external_id)` identifies it for re-imports.
+
+    Amounts keep the 4 decimals ERP systems export (NUMERIC(18,4)); a negative amount is a credit
+    note. The foreign keys carry no single-column index of their own: lookups go through the
+    (partner, invoice_date) index, and fewer indexes keep million-row imports fast.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="sales", verbose_name=_("partner"), db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="sales", verbose_name=_("customer"), db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="sales", verbose_name=_("product"), db_index=False
+    )
+    invoice_date = models.DateField(_("invoice date"))
+    paid_date = models.DateField(_("paid date"), null=True, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=1)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=4, help_text=_("In the base currency."))
+    currency = models.CharField(_("original currency"), max_length=3, blank=True)
+    original_amount = models.DecimalField(_("original amount"), max_digits=18, decimal_places=4, null=True, blank=True)
+    is_credit_note = models.BooleanField(_("credit note"), default=False)
+    source = models.CharField(_("source"), max_length=40, default="erp")
+    external_id = models.CharField(_("external ID"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    objects = partner_scoped_manager(SaleQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-invoice_date", "-id"]
+        verbose_name = _("sale")
+        verbose_name_plural = _("sales")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="sale_source_external_id_unique"),
+            models.CheckConstraint(condition=Q(is_credit_note=Q(amount__lt=0)), name="sale_credit_note_iff_negative"),
+            models.CheckConstraint(condition=Q(quantity__gte=0) | Q(amount__lt=0), name="sale_negative_quantity_only_on_credit"),
+        ]
+        indexes = [models.Index(fields=["partner", "invoice_date"], name="sale_partner_date_idx")]
+
+    def __str__(self):
+        return f"{self.source}:{self.external_id}"
+
+
+class SalesMonth(models.Model):
+    """Monthly sales of one partner, kept up to date by every import (dashboards never scan sales)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sales_months", db_index=False)
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    revenue = models.DecimalField(_("revenue"), max_digits=20, decimal_places=4, default=0)
+    paid_revenue = models.DecimalField(_("paid revenue"), max_digits=20, decimal_places=4, default=0)
+    credit_amount = models.DecimalField(_("credit notes"), max_digits=20, decimal_places=4, default=0)
+    quantity = models.DecimalField(_("quantity"), max_digits=20, decimal_places=4, default=0)
+    line_count = models.PositiveIntegerField(_("invoice lines"), default=0)
+    customer_count = models.PositiveIntegerField(_("customers"), default=0)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["partner", "month"]
+        verbose_name = _("monthly sales")
+        verbose_name_plural = _("monthly sales")
+        constraints = [models.UniqueConstraint(fields=["partner", "month"], name="sales_month_unique")]
+        indexes = [models.Index(fields=["month"], name="sales_month_month_idx")]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.month:%Y-%m}"
+
+
+class SalesMonthDetail(models.Model):
+    """Monthly sales of one partner by product category and country (the customer's, else the partner's)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sales_month_details", db_index=False)
+    month = models.DateField(_("month"))
+    category = models.CharField(_("category"), max_length=120, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    revenue = models.DecimalField(_("revenue"), max_digits=20, decimal_places=4, default=0)
+    paid_revenue = models.DecimalField(_("paid revenue"), max_digits=20, decimal_places=4, default=0)
+    quantity = models.DecimalField(_("quantity"), max_digits=20, decimal_places=4, default=0)
+    line_count = models.PositiveIntegerField(_("invoice lines"), default=0)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["partner", "month", "category", "country"]
+        verbose_name = _("monthly sales detail")
+        verbose_name_plural = _("monthly sales details")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "month", "category", "country"], name="sales_month_detail_unique"),
+        ]
+        indexes = [models.Index(fields=["month", "country"], name="sales_detail_month_country_idx")]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.month:%Y-%m} {self.category}/{self.country}"
+
+
+class ImportEntity(models.TextChoices):
+    PARTNERS = "partners", _("Partners")
+    CUSTOMERS = "customers", _("Customers")
+    PRODUCTS = "products", _("Products")
+    SALES = "sales", _("Sales")
+
+
+class ImportChannel(models.TextChoices):
+    CLI = "cli", _("Command line")
+    UPLOAD = "upload", _("Upload")
+    API = "api", _("API")
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Imported")
+    VALIDATED = "validated", _("Validated (dry run)")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """The record of one import: who, when, which file, what happened, and every rejected row."""
+
+    entity = models.CharField(_("data"), max_length=20, choices=ImportEntity.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=ImportChannel.choices)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    phase = models.CharField(_("phase"), max_length=60, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("started by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_created = models.PositiveIntegerField(_("created"), default=0)
+    rows_updated = models.PositiveIntegerField(_("updated"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    errors = models.JSONField(_("rejected rows"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["-created_at"], name="import_job_created_idx")]
+
+    def __str__(self):
+        return f"{self.get_entity_display()} {self.file_name or self.get_channel_display()} ({self.get_status_display()})"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def is_finished(self):
+        return self.status not in (ImportStatus.PENDING, ImportStatus.RUNNING)

@@ -1,0 +1,33 @@
+"""Celery tasks of the partner record: thin wrappers that send e-mail for a service."""
+
+from celery import shared_task
+from django_scopes import scopes_disabled
+
+from . import notifications
+
+
+@shared_task(autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def send_portal_invitation(*, user_id, invited_by_id=None):
+    with scopes_disabled():
+        notifications.send_portal_invitation(user_id=user_id, invited_by_id=invited_by_id)
+
+
+@shared_task(autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def notify_managers_of_application(*, application_id):
+    with scopes_disabled():
+        notifications.notify_managers_of_application(application_id=application_id)
+
+
+@shared_task(autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def send_application_declined(*, application_id):
+    with scopes_disabled():
+        notifications.send_application_declined(application_id=application_id)
+
+
+@shared_task
+def run_import_job(*, job_id):
+    """Run an uploaded import; a second delivery finds the job no longer pending and does nothing."""
+    from .imports.jobs import import_job_run
+
+    with scopes_disabled():
+        import_job_run(job_id=job_id)

@@ -1,0 +1,385 @@
+"""Every write of the feedback loop: surveys and waves, answering, reminders, the ideas board."""
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from modeltranslation.utils import get_translation_fields
+
+from partners.models import Membership, Partner
+
+from .models import (
+    Answer,
+    Choice,
+    Idea,
+    IdeaEvent,
+    IdeaStatus,
+    Invitation,
+    Question,
+    QuestionKind,
+    Recurrence,
+    Response,
+    Survey,
+    Wave,
+)
+
+User = get_user_model()
+
+
+# --- surveys and waves ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def survey_duplicate(*, survey: Survey, by) -> Survey:
+    """A copy of a survey with its questions and choices in every language, without waves."""
+    copy = Survey.objects.get(pk=survey.pk)
+    copy.pk = None
+    copy.created_by = by
+    copy.is_archived = False  # a copy is made to be used: it starts among the active surveys
+    for field in get_translation_fields("title"):
+        value = getattr(copy, field)
+        if value:
+            setattr(copy, field, _("Copy of %(title)s") % {"title": value})
+    copy.save()
+    copy.tiers.set(survey.tiers.all())
+    copy.territories.set(survey.territories.all())
+    for question in survey.questions.prefetch_related("choices"):
+        choices = list(question.choices.all())
+        question.pk = None
+        question.survey = copy
+        question.save()
+        for choice in choices:
+            choice.pk = None
+            choice.question = question
+            choice.save()
+    return copy
+
+
+def question_validate(*, question: Question, choice_texts=None):
+    if question.has_choices and choice_texts is not None and len([text for text in choice_texts if text.strip()]) < 2:
+        raise ValidationError({"choices": _("A choice question needs at least two choices.")})
+
+
+@transaction.atomic
+def wave_create(*, survey: Survey, name: str, opens_at, closes_at, by=None) -> Wave:
+    """Schedule a wave; invitations go out when it opens (now, if it opens now)."""
+    if closes_at <= opens_at:
+        raise ValidationError({"closes_at": _("A wave must close after it opens.")})
+    if closes_at <= timezone.now():
+        raise ValidationError({"closes_at": _("This date is in the past.")})
+    if not survey.questions.exists():
+        raise ValidationError(_("Add at least one question before opening a wave."))
+    if Wave.objects.filter(survey=survey, name=name).exists():
+        raise ValidationError({"name": _("This survey already has a wave with that name.")})
+    wave = Wave.objects.create(survey=survey, name=name, opens_at=opens_at, closes_at=closes_at)
+    if opens_at <= timezone.now():
+        transaction.on_commit(lambda: _send_invitations_task(wave.pk))
+    return wave
+
+
+def _send_invitations_task(wave_id):
+    from .tasks import send_wave_invitations
+
+    send_wave_invitations.delay(wave_id=wave_id)
+
+
+def wave_close(*, wave: Wave, by=None) -> Wave:
+    """Close a wave now (answers after this are refused)."""
+    now = timezone.now()
+    if wave.closes_at > now:
+        wave.closes_at = max(now, wave.opens_at + timedelta(seconds=1))
+        wave.save(update_fields=["closes_at"])
+    return wave
+
+
+def wave_invite(*, wave: Wave, now=None) -> list:
+    """Create the invitations of an open wave once (idempotent) and return those to e-mail.
+
+    The audience is evaluated when the wave opens: the active portal users of every active partner
+    the survey is meant for.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = Wave.objects.filter(pk=wave.pk, invitations_sent_at__isnull=True, opens_at__lte=now).update(invitations_sent_at=now)
+        if not claimed:
+            return []
+        partners = Partner.objects.filter(wave.survey.audience_filter())
+        memberships = Membership.objects.filter(partner__in=partners, user__is_active=True).select_related("user")
+        invitations = [Invitation(wave=wave, partner_id=m.partner_id, user=m.user, sent_at=now) for m in memberships]
+        Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)
+    return list(Invitation.objects.filter(wave=wave, sent_at=now).values_list("pk", flat=True))
+
+
+def due_reminders(*, now=None):
+    """Invitations to remind: open wave, not answered (by them or, per company, by a colleague),
+    fewer reminders than the survey allows, and the interval since the last message elapsed."""
+    now = now or timezone.now()
+    candidates = (
+        Invitation.objects.filter(wave__opens_at__lte=now, wave__closes_at__gt=now, responded_at__isnull=True, sent_at__isnull=False)
+        .select_related("wave__survey")
+        .order_by("pk")
+    )
+    due = []
+    answered_companies = set(
+        Response.objects.filter(wave__closes_at__gt=now, respondent_key__startswith="partner:").values_list("wave_id", "partner_id")
+    )
+    for invitation in candidates:
+        survey = invitation.wave.survey
+        if invitation.reminders_sent >= survey.max_reminders:
+            continue
+        if survey.one_response_per_partner and (invitation.wave_id, invitation.partner_id) in answered_companies:
+            continue
+        last = invitation.last_reminded_at or invitation.sent_at
+        if last + timedelta(days=survey.reminder_interval_days) <= now:
+            due.append(invitation.pk)
+    return due
+
+
+def reminder_mark_sent(*, invitation_id, now=None) -> bool:
+    """Count a reminder once (compare-and-set), so a retried task never sends two."""
+    now = now or timezone.now()
+    invitation = Invitation.objects.select_related("wave__survey").get(pk=invitation_id)
+    return bool(
+        Invitation.objects.filter(
+            pk=invitation_id,
+            reminders_sent=invitation.reminders_sent,
+            reminders_sent__lt=invitation.wave.survey.max_reminders,
+            responded_at__isnull=True,
+            wave__closes_at__gt=now,
+        ).update(reminders_sent=invitation.reminders_sent + 1, last_reminded_at=now)
+    )
+
+
+PERIOD_MONTHS = {Recurrence.MONTHLY: 1, Recurrence.QUARTERLY: 3, Recurrence.YEARLY: 12}
+
+
+def period_start(recurrence, day):
+    months = PERIOD_MONTHS[recurrence]
+    month = ((day.month - 1) // months) * months + 1
+    return day.replace(month=month, day=1)
+
+
+def period_name(recurrence, start):
+    if recurrence == Recurrence.QUARTERLY:
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if recurrence == Recurrence.MONTHLY:
+        return start.strftime("%Y-%m")
+    return str(start.year)
+
+
+def pulse_waves_create(*, now=None) -> list:
+    """For every recurring survey, open this period's wave if it does not exist yet (idempotent)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    created = []
+    for survey in Survey.objects.filter(is_archived=False).exclude(recurrence=Recurrence.NONE):
+        name = period_name(survey.recurrence, period_start(survey.recurrence, today))
+        if Wave.objects.filter(survey=survey, name=name).exists() or not survey.questions.exists():
+            continue
+        try:
+            with transaction.atomic():
+                created.append(wave_create(survey=survey, name=name, opens_at=now, closes_at=now + timedelta(days=survey.wave_length_days)))
+        except (IntegrityError, ValidationError):
+            continue  # a concurrent run created it first
+    return created
+
+
+# --- answering ------------------------------------------------------------------------------------
+
+
+def _value_errors(question, value, *, complete):
+    """Why `value` is not a valid answer to `question` (empty list when it is)."""
+    empty = value in (None, "", [])
+    if empty:
+        return [_("This question needs an answer.")] if complete and question.is_required else []
+    if question.kind in (QuestionKind.NPS, QuestionKind.RATING):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            return [_("Choose a score.")]  # JSON true or 9.5 would otherwise pass int() as 1 or 9
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return [_("Choose a score.")]
+        if number not in question.scale:
+            low, high = question.scale[0], question.scale[-1]
+            return [_("Choose a score from %(low)s to %(high)s.") % {"low": low, "high": high}]
+        return []
+    if question.kind == QuestionKind.TEXT:
+        return [] if isinstance(value, str) and len(value) <= 5000 else [_("The answer is too long (5000 characters at most).")]
+    ids = value if isinstance(value, list) else [value]
+    if question.kind == QuestionKind.SINGLE and len(ids) != 1:
+        return [_("Choose one option.")]
+    try:
+        ids = {int(choice_id) for choice_id in ids}
+    except (TypeError, ValueError):
+        return [_("Choose one of the options shown.")]
+    valid = {choice.pk for choice in question.choices.all()}
+    if not ids <= valid:
+        return [_("Choose one of the options shown.")]
+    return []
+
+
+def answers_validate(*, survey: Survey, data: dict, complete: bool) -> dict:
+    """Check answers keyed by question id; raise ValidationError {"q<id>": [messages]}."""
+    questions = {str(question.pk): question for question in survey.questions.prefetch_related("choices")}
+    unknown = set(map(str, data)) - set(questions)
+    errors = {}
+    if unknown:
+        errors["__all__"] = [_("The answers refer to questions that are not in this survey.")]
+    for key, question in questions.items():
+        problems = _value_errors(question, data.get(key, data.get(int(key))), complete=complete)
+        if problems:
+            errors[f"q{key}"] = problems
+    if errors:
+        raise ValidationError(errors)
+    return {key: data.get(key, data.get(int(key))) for key in questions if data.get(key, data.get(int(key))) not in (None, "", [])}
+
+
+def _require_open(wave, now):
+    if not wave.is_open(now):
+        raise ValidationError(_("This survey is closed; answers can no longer be changed or sent."))
+
+
+def _company_response_exists(invitation):
+    return Response.objects.filter(wave_id=invitation.wave_id, respondent_key=f"partner:{invitation.partner_id}").exists()
+
+
+@transaction.atomic
+def draft_save(*, invitation: Invitation, data: dict, now=None) -> Invitation:
+    """Save partial answers on the invitation (nothing is counted until submitted)."""
+    now = now or timezone.now()
+    invitation = Invitation.objects.select_for_update().select_related("wave__survey").get(pk=invitation.pk)
+    _require_open(invitation.wave, now)
+    if invitation.responded_at:
+        raise ValidationError(_("You have already answered this survey."))
+    invitation.draft = answers_validate(survey=invitation.wave.survey, data=data, complete=False)
+    invitation.save(update_fields=["draft"])
+    return invitation
+
+
+@transaction.atomic
+def response_submit(*, invitation: Invitation, data: dict, now=None) -> Response:
+    """Validate and record a complete set of answers, once per person (or per company)."""
+    now = now or timezone.now()
+    # Lock the invitation: two tabs submitting at once must not both pass the "not answered" check.
+    invitation = Invitation.objects.select_for_update().select_related("wave__survey", "user").get(pk=invitation.pk)
+    wave, survey = invitation.wave, invitation.wave.survey
+    _require_open(wave, now)
+    if invitation.responded_at:
+        raise ValidationError(_("You have already answered this survey."))
+    if survey.one_response_per_partner and _company_response_exists(invitation):
+        raise ValidationError(_("A colleague has already answered this survey for your company."))
+    answers = answers_validate(survey=survey, data=data, complete=True)
+    if survey.one_response_per_partner:
+        key = f"partner:{invitation.partner_id}"
+    elif survey.is_anonymous:
+        key = f"anon:{secrets.token_hex(16)}"
+    else:
+        key = f"user:{invitation.user_id}"
+    try:
+        with transaction.atomic():
+            response = Response.objects.create(
+                wave=wave,
+                partner_id=invitation.partner_id,
+                user=None if survey.is_anonymous else invitation.user,
+                respondent_key=key,
+                submitted_at=now if not survey.is_anonymous else now.replace(minute=0, second=0, microsecond=0),
+            )
+    except IntegrityError:
+        raise ValidationError(_("A colleague has already answered this survey for your company.")) from None
+    questions = {str(question.pk): question for question in survey.questions.all()}
+    for key_, value in answers.items():
+        question = questions[key_]
+        answer = Answer(response=response, question=question)
+        if question.kind in (QuestionKind.NPS, QuestionKind.RATING):
+            answer.number = int(value)
+        elif question.kind == QuestionKind.TEXT:
+            answer.text = value.strip()
+        answer.save()
+        if question.has_choices:
+            answer.choices.set(
+                Choice.objects.filter(question=question, pk__in=[int(v) for v in (value if isinstance(value, list) else [value])])
+            )
+    invitation.responded_at = now
+    invitation.draft = {}
+    invitation.save(update_fields=["responded_at", "draft"])
+    return response
+
+
+# --- ideas board ----------------------------------------------------------------------------------
+
+
+def _notify_idea(idea_id, event_id):
+    from .tasks import notify_idea_author
+
+    transaction.on_commit(lambda: notify_idea_author.delay(idea_id=idea_id, event_id=event_id))
+
+
+def idea_post(*, partner: Partner, author, kind: str, title: str, body: str) -> Idea:
+    idea = Idea(partner=partner, author=author, kind=kind, title=title.strip(), body=body.strip())
+    idea.full_clean()
+    idea.save()
+    from .tasks import notify_managers_of_idea
+
+    transaction.on_commit(lambda: notify_managers_of_idea.delay(idea_id=idea.pk))
+    return idea
+
+
+@transaction.atomic
+def idea_set_status(*, idea: Idea, status: str, by, note: str = "") -> Idea:
+    """Move an idea (and the duplicates merged into it) to a new status; each author is told."""
+    if status not in IdeaStatus.values:
+        raise ValidationError({"status": _("Unknown status.")})
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    if idea.merged_into_id:
+        raise ValidationError(_("This idea was merged; change the status of the idea it was merged into."))
+    if idea.status == status:
+        raise ValidationError({"status": _("The idea already has this status.")})
+    for target in [idea, *Idea.objects.select_for_update().filter(merged_into=idea)]:
+        old = target.status
+        target.status = status
+        if target.first_answered_at is None:
+            target.first_answered_at = timezone.now()
+        target.save(update_fields=["status", "first_answered_at", "updated_at"])
+        event = IdeaEvent.objects.create(
+            idea=target, partner_id=target.partner_id, kind=IdeaEvent.Kind.STATUS, author=by, from_status=old, to_status=status, body=note
+        )
+        _notify_idea(target.pk, event.pk)
+    return idea
+
+
+@transaction.atomic
+def idea_reply(*, idea: Idea, by, body: str) -> IdeaEvent:
+    if not body.strip():
+        raise ValidationError({"body": _("Write a reply.")})
+    event = IdeaEvent.objects.create(idea=idea, partner_id=idea.partner_id, kind=IdeaEvent.Kind.REPLY, author=by, body=body.strip())
+    if idea.first_answered_at is None and by is not None and by.is_staff:
+        Idea.objects.filter(pk=idea.pk).update(first_answered_at=event.created_at)
+    if by is None or by.is_staff:
+        _notify_idea(idea.pk, event.pk)
+    return event
+
+
+@transaction.atomic
+def idea_merge(*, idea: Idea, into: Idea, by) -> Idea:
+    """Merge a duplicate into another idea; the duplicate then follows the other's status."""
+    if idea.pk == into.pk:
+        raise ValidationError({"into": _("An idea cannot be merged into itself.")})
+    if into.merged_into_id:
+        raise ValidationError({"into": _("That idea was itself merged; choose the idea it was merged into.")})
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    old = idea.status
+    idea.merged_into = into
+    idea.status = into.status
+    if idea.first_answered_at is None:
+        idea.first_answered_at = timezone.now()
+    idea.save(update_fields=["merged_into", "status", "first_answered_at", "updated_at"])
+    Idea.objects.filter(merged_into=idea).update(merged_into=into, status=into.status)
+    event = IdeaEvent.objects.create(
+        idea=idea, partner_id=idea.partner_id, kind=IdeaEvent.Kind.MERGED, author=by, from_status=old, to_status=into.status
+    )
+    _notify_idea(idea.pk, event.pk)
+    return idea

@@ -1,0 +1,719 @@
+"""The channel managers' side of the feedback loop: survey builder, waves, results and ideas triage.
+
+Every view is for channel managers (`ManagerRequiredMixin`) and checks one model permission of the
+`surveys` app (granted to the "Channel managers" group by `partners.roles`). The middleware runs
+manager requests with the partner scope disabled, so partner-owned rows (responses, ideas) are read
+across partners here, as the triage and the results need.
+
+Views stay thin: forms parse the input, `services` write, `selectors` compute the results; the few
+page-specific reads (the survey list with its latest wave, the waves with their counts, the CSV rows)
+are the small functions in the "reads" section, each built to a fixed number of queries.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from partners.models import PartnerType
+from partners.views import ManagerRequiredMixin, _add_service_error, _page, _querystring_without_page
+
+from . import selectors, services
+from .forms import (
+    IdeaFilterForm,
+    IdeaMergeForm,
+    IdeaReplyForm,
+    IdeaStatusForm,
+    QuestionBuilder,
+    QuestionMoveForm,
+    ResultsFilterForm,
+    SurveyFilterForm,
+    SurveyForm,
+    WaveForm,
+    merge_candidates,
+)
+from .models import Answer, Idea, Invitation, Question, QuestionKind, Response, Survey, Wave
+from .selectors import ANONYMITY_THRESHOLD, NpsFigures
+
+WAVE_STATES = {"scheduled": gettext_lazy("Scheduled"), "open": gettext_lazy("Open"), "closed": gettext_lazy("Closed")}
+BREAKDOWN_LABELS = {"tier": gettext_lazy("By tier"), "type": gettext_lazy("By partner type"), "territory": gettext_lazy("By territory")}
+# Spreadsheet programs run cells that start with these characters as formulas (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _wave_state(opens_at, closes_at, now):
+    if now < opens_at:
+        return "scheduled"
+    return "open" if now < closes_at else "closed"
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def _nps_figures(answers):
+    """{wave id: NpsFigures} of the NPS answers in `answers`, in one aggregate query."""
+    rows = (
+        answers.filter(question__kind=QuestionKind.NPS, number__isnull=False)
+        .values("response__wave_id")
+        .annotate(
+            count=Count("id"),
+            promoters=Count("id", filter=Q(number__gte=9)),
+            passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
+            detractors=Count("id", filter=Q(number__lte=6)),
+        )
+        .order_by()
+    )
+    return {row["response__wave_id"]: NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]) for row in rows}
+
+
+def survey_list(*, q="", archived=""):
+    """Surveys with their wave count and latest wave (name, dates) annotated, newest first."""
+    latest = Wave.objects.filter(survey=OuterRef("pk")).order_by("-opens_at", "-id")
+    surveys = Survey.objects.annotate(
+        wave_count=Count("waves"),
+        latest_wave_id=Subquery(latest.values("pk")[:1]),
+        latest_wave_name=Subquery(latest.values("name")[:1]),
+        latest_opens_at=Subquery(latest.values("opens_at")[:1]),
+        latest_closes_at=Subquery(latest.values("closes_at")[:1]),
+    ).prefetch_related("tiers", "territories")
+    if archived == SurveyFilterForm.ACTIVE:
+        surveys = surveys.filter(is_archived=False)
+    elif archived == SurveyFilterForm.ARCHIVED:
+        surveys = surveys.filter(is_archived=True)
+    if q:
+        surveys = surveys.filter(Q(title_en__icontains=q) | Q(title_nl__icontains=q) | Q(title_de__icontains=q))
+    return surveys.order_by("-created_at", "-id")
+
+
+def attach_latest_results(surveys):
+    """Set `latest_state` and `latest_nps` (None when hidden or without answers) on a page of surveys: one query."""
+    now = timezone.now()
+    figures = _nps_figures(Answer.objects.filter(response__wave_id__in=[s.latest_wave_id for s in surveys if s.latest_wave_id]))
+    for survey in surveys:
+        survey.latest_state = _wave_state(survey.latest_opens_at, survey.latest_closes_at, now) if survey.latest_wave_id else None
+        nps = figures.get(survey.latest_wave_id)
+        survey.latest_nps_hidden = bool(nps and survey.is_anonymous and nps.count < ANONYMITY_THRESHOLD)
+        survey.latest_nps = None if survey.latest_nps_hidden else nps
+    return surveys
+
+
+def waves_with_counts(survey):
+    """The survey's waves with `invited` (people, or companies for one answer per company) and `answered`."""
+    invitations = Invitation.objects.filter(wave=OuterRef("pk")).order_by().values("wave")
+    invited = invitations.annotate(n=Count("partner_id", distinct=True) if survey.one_response_per_partner else Count("pk")).values("n")
+    answered = Response.objects.filter(wave=OuterRef("pk")).order_by().values("wave").annotate(n=Count("pk")).values("n")
+    return survey.waves.annotate(
+        invited=Coalesce(Subquery(invited, output_field=IntegerField()), 0),
+        answered=Coalesce(Subquery(answered, output_field=IntegerField()), 0),
+    ).order_by("-opens_at", "-id")
+
+
+def attach_wave_figures(waves):
+    now = timezone.now()
+    for wave in waves:
+        wave.current_state = _wave_state(wave.opens_at, wave.closes_at, now)
+        wave.response_rate = round(100 * wave.answered / wave.invited, 1) if wave.invited else None
+    return waves
+
+
+def idea_list(*, filters):
+    ideas = Idea.objects.select_related("partner", "author", "merged_into").order_by("-created_at", "-id")
+    if not filters.get("merged"):
+        ideas = ideas.filter(merged_into__isnull=True)
+    for name in ("status", "kind", "partner"):
+        if filters.get(name):
+            ideas = ideas.filter(**{name: filters[name]})
+    q = filters.get("q", "").strip()
+    if q:
+        condition = Q(title__icontains=q) | Q(body__icontains=q) | Q(partner__name__icontains=q)
+        if q.lstrip("#").isdigit() and len(q) < 10:
+            condition |= Q(pk=int(q.lstrip("#")))
+        ideas = ideas.filter(condition)
+    return ideas
+
+
+def _search_ideas(ideas, q):
+    q = q.strip()
+    if not q:
+        return ideas
+    condition = Q(title__icontains=q)
+    if q.lstrip("#").isdigit() and len(q) < 10:
+        condition |= Q(pk=int(q.lstrip("#")))
+    return ideas.filter(condition)
+
+
+# --- lookups --------------------------------------------------------------------------------------
+
+
+def _survey(pk):
+    return get_object_or_404(Survey.objects.prefetch_related("tiers", "territories"), pk=pk)
+
+
+def _questions(survey):
+    return list(survey.questions.prefetch_related("choices"))
+
+
+def _wave(survey, wave_pk):
+    return get_object_or_404(Wave.objects.select_related("survey"), pk=wave_pk, survey=survey)
+
+
+def _question(survey, question_pk):
+    return get_object_or_404(Question, pk=question_pk, survey=survey)
+
+
+def _confirm(request, *, title, message, button, cancel_url, danger=False, status=200):
+    context = {"title": title, "message": message, "button": button, "cancel_url": cancel_url, "danger": danger}
+    return render(request, "surveys/confirm.html", context, status=status)
+
+
+# --- surveys --------------------------------------------------------------------------------------
+
+
+class SurveyListView(ManagerRequiredMixin, View):
+    permission_required = "surveys.view_survey"
+
+    def get(self, request):
+        filter_form = SurveyFilterForm(request.GET)
+        page_obj = _page(request, survey_list(**filter_form.filters()))
+        attach_latest_results(page_obj.object_list)
+        context = {
+            "filter_form": filter_form,
+            "page_obj": page_obj,
+            "querystring": _querystring_without_page(request),
+            "states": WAVE_STATES,
+        }
+        return render(request, "surveys/survey_list.html", context)
+
+
+class SurveyCreateView(ManagerRequiredMixin, View):
+    permission_required = "surveys.add_survey"
+
+    def get(self, request):
+        return render(request, "surveys/survey_form.html", {"form": SurveyForm()})
+
+    def post(self, request):
+        form = SurveyForm(request.POST)
+        if form.is_valid():
+            with transaction.atomic():
+                survey = form.save(commit=False)
+                survey.created_by = request.user
+                survey.save()
+                form.save_m2m()
+            messages.success(request, _("Survey “%(title)s” created. Add its questions next.") % {"title": survey.title})
+            return redirect("surveys:detail", pk=survey.pk)
+        return render(request, "surveys/survey_form.html", {"form": form}, status=400)
+
+
+class SurveyDetailView(ManagerRequiredMixin, View):
+    """The survey page: settings, questions (added, edited, reordered here) and waves."""
+
+    permission_required = "surveys.view_survey"
+
+    def get(self, request, pk):
+        survey = _survey(pk)
+        waves = _page(request, waves_with_counts(survey))
+        attach_wave_figures(waves.object_list)
+        context = {"survey": survey, "questions": _questions(survey), "waves": waves, "states": WAVE_STATES}
+        return render(request, "surveys/survey_detail.html", context)
+
+
+class SurveyUpdateView(ManagerRequiredMixin, View):
+    permission_required = "surveys.change_survey"
+
+    def _render(self, request, survey, form, status=200):
+        context = {"form": form, "survey": survey, "questions": _questions(survey)}
+        return render(request, "surveys/survey_form.html", context, status=status)
+
+    def get(self, request, pk):
+        survey = _survey(pk)
+        return self._render(request, survey, SurveyForm(instance=survey))
+
+    def post(self, request, pk):
+        survey = _survey(pk)
+        form = SurveyForm(request.POST, instance=survey)
+        if form.is_valid():
+            with transaction.atomic():
+                form.save()
+            messages.success(request, _("Survey “%(title)s” saved.") % {"title": survey.title})
+            return redirect("surveys:detail", pk=survey.pk)
+        return self._render(request, survey, form, status=400)
+
+
+class SurveyArchiveView(ManagerRequiredMixin, View):
+    """Archive (or bring back) a survey, after a confirmation page."""
+
+    permission_required = "surveys.change_survey"
+
+    def get(self, request, pk):
+        survey = _survey(pk)
+        if survey.is_archived:
+            title, message, button = (
+                _("Unarchive this survey?"),
+                _("“%(title)s” shows among the active surveys again; pulse waves resume at the next period.") % {"title": survey.title},
+                _("Yes, unarchive"),
+            )
+        else:
+            title, message, button = (
+                _("Archive this survey?"),
+                _("“%(title)s” leaves the active surveys and no new pulse waves are created. Open waves stay open until they close.")
+                % {"title": survey.title},
+                _("Yes, archive"),
+            )
+        return _confirm(request, title=title, message=message, button=button, cancel_url=reverse("surveys:detail", args=[survey.pk]))
+
+    def post(self, request, pk):
+        survey = _survey(pk)
+        survey.is_archived = not survey.is_archived
+        survey.save(update_fields=["is_archived", "updated_at"])
+        if survey.is_archived:
+            messages.success(request, _("Survey “%(title)s” archived.") % {"title": survey.title})
+        else:
+            messages.success(request, _("Survey “%(title)s” is active again.") % {"title": survey.title})
+        return redirect("surveys:detail", pk=survey.pk)
+
+
+class SurveyDuplicateView(ManagerRequiredMixin, View):
+    permission_required = "surveys.add_survey"
+
+    def get(self, request, pk):
+        survey = _survey(pk)
+        return _confirm(
+            request,
+            title=_("Duplicate this survey?"),
+            message=_("A copy of “%(title)s” is made with its settings, questions and choices in every language, without its waves.")
+            % {"title": survey.title},
+            button=_("Yes, duplicate"),
+            cancel_url=reverse("surveys:detail", args=[survey.pk]),
+        )
+
+    def post(self, request, pk):
+        survey = _survey(pk)
+        copy = services.survey_duplicate(survey=survey, by=request.user)
+        messages.success(request, _("Survey duplicated: this is the copy, “%(title)s”.") % {"title": copy.title})
+        return redirect("surveys:detail", pk=copy.pk)
+
+
+class SurveyPreviewView(ManagerRequiredMixin, View):
+    """The survey exactly as partners see it, read-only, in the current language."""
+
+    permission_required = "surveys.view_survey"
+
+    def get(self, request, pk):
+        survey = _survey(pk)
+        rows = [{"question": question, "value": None, "errors": []} for question in _questions(survey)]
+        return render(request, "surveys/survey_preview.html", {"survey": survey, "rows": rows})
+
+
+# --- questions ------------------------------------------------------------------------------------
+
+
+class QuestionFormView(ManagerRequiredMixin, View):
+    """Add a question, or edit one (kind, texts per language, required, choices per language)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.permission_required = "surveys.change_question" if kwargs.get("question_pk") else "surveys.add_question"
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, request, survey, builder, status=200):
+        return render(request, "surveys/question_form.html", {"survey": survey, "builder": builder}, status=status)
+
+    def get(self, request, pk, question_pk=None):
+        survey = _survey(pk)
+        question = _question(survey, question_pk) if question_pk else None
+        return self._render(request, survey, QuestionBuilder(survey=survey, question=question))
+
+    def post(self, request, pk, question_pk=None):
+        survey = _survey(pk)
+        question = _question(survey, question_pk) if question_pk else None
+        builder = QuestionBuilder(survey=survey, question=question, data=request.POST)
+        if builder.is_valid():
+            saved = builder.save()
+            messages.success(request, _("Question “%(text)s” saved.") % {"text": saved.text})
+            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
+        return self._render(request, survey, builder, status=400)
+
+
+class QuestionDeleteView(ManagerRequiredMixin, View):
+    permission_required = "surveys.delete_question"
+
+    def _refuse_answered(self, request, survey, question):
+        if question.answers.exists():
+            messages.error(request, _("This question has answers and cannot be deleted; duplicate the survey to change it."))
+            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
+        return None
+
+    def get(self, request, pk, question_pk):
+        survey = _survey(pk)
+        question = _question(survey, question_pk)
+        refused = self._refuse_answered(request, survey, question)
+        if refused:
+            return refused
+        return render(request, "confirm_delete.html", {"object": question, "cancel_url": reverse("surveys:detail", args=[survey.pk])})
+
+    def post(self, request, pk, question_pk):
+        survey = _survey(pk)
+        question = _question(survey, question_pk)
+        refused = self._refuse_answered(request, survey, question)
+        if refused:
+            return refused
+        text = question.text
+        question.delete()
+        messages.success(request, _("Question “%(text)s” deleted.") % {"text": text})
+        return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
+
+
+class QuestionMoveView(ManagerRequiredMixin, View):
+    """Move a question up or down; with HTMX the question list is swapped in place."""
+
+    permission_required = "surveys.change_question"
+
+    def post(self, request, pk, question_pk):
+        survey = _survey(pk)
+        question = _question(survey, question_pk)
+        form = QuestionMoveForm(request.POST)
+        if form.is_valid():
+            form.save(question=question)
+        if request.htmx:
+            return render(request, "surveys/_question_list.html", {"survey": survey, "questions": _questions(survey)})
+        if not form.is_valid():
+            messages.error(request, _("Choose to move the question up or down."))
+        return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
+
+
+# --- waves ----------------------------------------------------------------------------------------
+
+
+class WaveCreateView(ManagerRequiredMixin, View):
+    permission_required = "surveys.add_wave"
+
+    def get(self, request, pk):
+        survey = _survey(pk)
+        return render(request, "surveys/wave_form.html", {"survey": survey, "form": WaveForm(survey=survey)})
+
+    def post(self, request, pk):
+        survey = _survey(pk)
+        form = WaveForm(request.POST, survey=survey)
+        if form.is_valid():
+            if survey.is_archived:
+                form.add_error(None, _("This survey is archived; unarchive it before opening a wave."))
+            else:
+                try:
+                    wave = services.wave_create(survey=survey, by=request.user, **form.cleaned_data)
+                except ValidationError as error:
+                    _add_service_error(form, error)
+                else:
+                    if wave.opens_at <= timezone.now():
+                        messages.success(request, _("Wave “%(name)s” is open; the invitations are being sent.") % {"name": wave.name})
+                    else:
+                        messages.success(
+                            request, _("Wave “%(name)s” is scheduled; invitations go out when it opens.") % {"name": wave.name}
+                        )
+                    return redirect(reverse("surveys:detail", args=[survey.pk]) + "#waves")
+        return render(request, "surveys/wave_form.html", {"survey": survey, "form": form}, status=400)
+
+
+class WaveCloseView(ManagerRequiredMixin, View):
+    permission_required = "surveys.change_wave"
+
+    def _refuse_unless_open(self, request, survey, wave):
+        if wave.state != "open":
+            messages.error(request, _("Only an open wave can be closed."))
+            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#waves")
+        return None
+
+    def get(self, request, pk, wave_pk):
+        survey = _survey(pk)
+        wave = _wave(survey, wave_pk)
+        refused = self._refuse_unless_open(request, survey, wave)
+        if refused:
+            return refused
+        return _confirm(
+            request,
+            title=_("Close this wave now?"),
+            message=_("Wave “%(name)s” closes now instead of on %(date)s: answers are no longer accepted and no more reminders are sent.")
+            % {"name": wave.name, "date": timezone.localtime(wave.closes_at).strftime("%Y-%m-%d %H:%M")},
+            button=_("Yes, close now"),
+            cancel_url=reverse("surveys:detail", args=[survey.pk]),
+            danger=True,
+        )
+
+    def post(self, request, pk, wave_pk):
+        survey = _survey(pk)
+        wave = _wave(survey, wave_pk)
+        refused = self._refuse_unless_open(request, survey, wave)
+        if refused:
+            return refused
+        services.wave_close(wave=wave, by=request.user)
+        messages.success(request, _("Wave “%(name)s” is closed.") % {"name": wave.name})
+        return redirect(reverse("surveys:detail", args=[survey.pk]) + "#waves")
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+def _chart_data(results, trend):
+    """What survey-charts.js draws: one bar chart per answered scale or choice question, and the NPS trend."""
+    charts = []
+    for result in results.questions:
+        if result.hidden or not result.distribution or not result.count:
+            continue
+        charts.append(
+            {
+                "canvas": f"chart-q{result.question.pk}",
+                "type": "bar",
+                "horizontal": result.question.has_choices,
+                "label": _("Answers"),
+                "labels": [str(label) for label, _count in result.distribution],
+                "values": [count for _label, count in result.distribution],
+            }
+        )
+    if trend:
+        charts.append(
+            {
+                "canvas": "chart-trend",
+                "type": "line",
+                "label": _("NPS"),
+                "labels": [wave.name for wave, _figures in trend],
+                "values": [figures.rounded if figures is not None else None for _wave, figures in trend],
+                "min": -100,
+                "max": 100,
+            }
+        )
+    return {"charts": charts}
+
+
+class WaveResultsView(ManagerRequiredMixin, View):
+    permission_required = "surveys.view_response"
+
+    def get(self, request, pk, wave_pk):
+        survey = _survey(pk)
+        wave = _wave(survey, wave_pk)
+        filter_form = ResultsFilterForm(request.GET or None)
+        group = filter_form.group() if filter_form.is_bound else None
+        results = selectors.wave_results(wave=wave, group=group)
+        for result in results.questions:
+            if result.nps is not None:
+                result.shares = {part: result.nps.share(getattr(result.nps, part)) for part in ("promoters", "passives", "detractors")}
+        total = results.answered if group is None else Response.objects.filter(wave=wave).count()
+        has_nps = any(result.question.kind == QuestionKind.NPS for result in results.questions)
+        breakdowns, trend = [], []
+        if has_nps:
+            type_labels = dict(PartnerType.choices)
+            for by in ("tier", "type", "territory"):
+                rows = selectors.nps_breakdown(wave=wave, by=by)
+                if by == "type":
+                    rows = [(type_labels.get(label, label), figures) for label, figures in rows]
+                breakdowns.append({"by": by, "label": BREAKDOWN_LABELS[by], "rows": rows})
+            trend = selectors.nps_trend(survey=survey)
+        context = {
+            "survey": survey,
+            "wave": wave,
+            "state": _wave_state(wave.opens_at, wave.closes_at, timezone.now()),
+            "states": WAVE_STATES,
+            "results": results,
+            "group": group,
+            "filter_form": filter_form,
+            "breakdowns": breakdowns,
+            "trend": trend,
+            "can_export": not survey.is_anonymous or total >= ANONYMITY_THRESHOLD,
+            "chart_data": _chart_data(results, trend),
+        }
+        return render(request, "surveys/wave_results.html", context)
+
+
+def _answer_value(answer):
+    if answer is None:
+        return ""
+    if answer.question.kind in (QuestionKind.NPS, QuestionKind.RATING):
+        return answer.number
+    if answer.question.has_choices:
+        return "; ".join(choice.text for choice in answer.choices.all())
+    return answer.text
+
+
+class WaveExportView(ManagerRequiredMixin, View):
+    """The responses of a wave as CSV, one row per response and one column per question.
+
+    Anonymous surveys leave out the person and the company name (tier, type and territory stay), give
+    the date only, are sorted so that row order says nothing about who answered when, and are not
+    exported below five answers (as the results page).
+    """
+
+    permission_required = "surveys.view_response"
+
+    def get(self, request, pk, wave_pk):
+        survey = _survey(pk)
+        wave = _wave(survey, wave_pk)
+        anonymous = survey.is_anonymous
+        responses = Response.objects.filter(wave=wave)
+        if anonymous and responses.count() < ANONYMITY_THRESHOLD:
+            messages.error(request, _("Results are shown from five answers on; this anonymous wave has fewer, so nothing is exported."))
+            return redirect("surveys:wave_results", pk=survey.pk, wave_pk=wave.pk)
+        questions = list(survey.questions.all())
+        responses = responses.select_related("partner__tier", "partner__territory", "user").prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.select_related("question").prefetch_related("choices"))
+        )
+        # The anonymous key is random: sorting on it (within the hour kept) hides the order of submission.
+        responses = responses.order_by("submitted_at", "respondent_key") if anonymous else responses.order_by("submitted_at", "pk")
+
+        filename = f"{slugify(survey.title)[:50] or 'survey'}-{slugify(wave.name)[:30] or wave.pk}-responses.csv"
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        writer = csv.writer(response)
+        header = [_("Wave"), _("Submitted")]
+        header += (
+            [_("Tier"), _("Partner type"), _("Territory")] if anonymous else [_("Partner"), _("Tier"), _("Partner type"), _("Territory")]
+        )
+        header += [] if anonymous else [_("E-mail")]
+        header += [question.text for question in questions]
+        writer.writerow([_csv_cell(cell) for cell in header])
+        for row in responses.iterator(chunk_size=500):
+            partner = row.partner
+            submitted = timezone.localtime(row.submitted_at)
+            cells = [wave.name, submitted.date().isoformat() if anonymous else submitted.strftime("%Y-%m-%d %H:%M")]
+            if not anonymous:
+                cells.append(partner.name)
+            cells += [
+                partner.tier.name if partner.tier else "",
+                partner.get_partner_type_display(),
+                partner.territory.name if partner.territory else "",
+            ]
+            if not anonymous:
+                cells.append(row.user.email if row.user else "")
+            answers = {answer.question_id: answer for answer in row.answers.all()}
+            cells += [_answer_value(answers.get(question.pk)) for question in questions]
+            writer.writerow([_csv_cell(cell) for cell in cells])
+        return response
+
+
+# --- ideas ----------------------------------------------------------------------------------------
+
+
+class IdeaListView(ManagerRequiredMixin, View):
+    permission_required = "surveys.view_idea"
+
+    def get(self, request):
+        filter_form = IdeaFilterForm(request.GET)
+        context = {
+            "filter_form": filter_form,
+            "page_obj": _page(request, idea_list(filters=filter_form.filters())),
+            "querystring": _querystring_without_page(request),
+            "counts": selectors.idea_board_counts(),
+            "oldest": selectors.oldest_unanswered_ideas(limit=5),
+        }
+        return render(request, "surveys/idea_list.html", context)
+
+
+def _idea(pk):
+    return get_object_or_404(Idea.objects.select_related("partner", "author", "merged_into"), pk=pk)
+
+
+def _idea_page(request, idea, *, reply_form=None, status_form=None, status=200):
+    context = {
+        "idea": idea,
+        "events": idea.events.select_related("author"),
+        "duplicates": idea.duplicates.select_related("partner"),
+        "reply_form": reply_form or IdeaReplyForm(),
+        "status_form": status_form or IdeaStatusForm(initial={"status": idea.status}),
+    }
+    return render(request, "surveys/idea_detail.html", context, status=status)
+
+
+class IdeaDetailView(ManagerRequiredMixin, View):
+    permission_required = "surveys.view_idea"
+
+    def get(self, request, pk):
+        return _idea_page(request, _idea(pk))
+
+
+class IdeaReplyView(ManagerRequiredMixin, View):
+    permission_required = "surveys.add_ideaevent"
+
+    def post(self, request, pk):
+        idea = _idea(pk)
+        form = IdeaReplyForm(request.POST)
+        if form.is_valid():
+            try:
+                services.idea_reply(idea=idea, by=request.user, body=form.cleaned_data["body"])
+            except ValidationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, _("Reply posted; the author is notified."))
+                return redirect("surveys:idea_detail", pk=idea.pk)
+        return _idea_page(request, idea, reply_form=form, status=400)
+
+
+class IdeaStatusView(ManagerRequiredMixin, View):
+    permission_required = "surveys.change_idea"
+
+    def post(self, request, pk):
+        idea = _idea(pk)
+        form = IdeaStatusForm(request.POST)
+        if form.is_valid():
+            try:
+                services.idea_set_status(idea=idea, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _add_service_error(form, error)
+            else:
+                idea.refresh_from_db(fields=["status"])
+                messages.success(
+                    request, _("Status changed to “%(status)s”; the author is notified.") % {"status": idea.get_status_display()}
+                )
+                return redirect("surveys:idea_detail", pk=idea.pk)
+        return _idea_page(request, idea, status_form=form, status=400)
+
+
+class IdeaMergeView(ManagerRequiredMixin, View):
+    """Merge an idea into another (found by #id or title); the page itself is the confirmation step."""
+
+    permission_required = "surveys.change_idea"
+
+    def _render(self, request, idea, form, status=200):
+        q = request.GET.get("q", "")
+        candidates = _search_ideas(merge_candidates(idea).order_by("-created_at", "-id"), q)
+        context = {
+            "idea": idea,
+            "form": form,
+            "q": q,
+            "page_obj": _page(request, candidates, per_page=20),
+            "querystring": _querystring_without_page(request),
+        }
+        return render(request, "surveys/idea_merge.html", context, status=status)
+
+    def get(self, request, pk):
+        idea = _idea(pk)
+        return self._render(request, idea, IdeaMergeForm(idea=idea))
+
+    def post(self, request, pk):
+        idea = _idea(pk)
+        form = IdeaMergeForm(request.POST, idea=idea)
+        if form.is_valid():
+            into = form.cleaned_data["into"]
+            try:
+                services.idea_merge(idea=idea, into=into, by=request.user)
+            except ValidationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("“%(idea)s” was merged into “%(into)s” and follows its status; the author is notified.")
+                    % {"idea": idea.title, "into": into.title},
+                )
+                return redirect("surveys:idea_detail", pk=into.pk)
+        return self._render(request, idea, form, status=400)
