@@ -7,241 +7,457 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('partners', '0002_sales'),
+        ("partners", "0002_sales"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('nps', 'Net Promoter Score (0-10)'), ('rating', 'Rating (1-5)'), ('single', 'Single choice'), ('multiple', 'Multiple choice'), ('text', 'Free text')], max_length=10, verbose_name='kind')),
-                ('text', models.CharField(max_length=300, verbose_name='question')),
-                ('text_en', models.CharField(max_length=300, null=True, verbose_name='question')),
-                ('text_nl', models.CharField(max_length=300, null=True, verbose_name='question')),
-                ('text_de', models.CharField(max_length=300, null=True, verbose_name='question')),
-                ('help_text', models.CharField(blank=True, max_length=300, verbose_name='help text')),
-                ('help_text_en', models.CharField(blank=True, max_length=300, null=True, verbose_name='help text')),
-                ('help_text_nl', models.CharField(blank=True, max_length=300, null=True, verbose_name='help text')),
-                ('help_text_de', models.CharField(blank=True, max_length=300, null=True, verbose_name='help text')),
-                ('is_required', models.BooleanField(default=True, verbose_name='required')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("nps", "Net Promoter Score (0-10)"),
+                            ("rating", "Rating (1-5)"),
+                            ("single", "Single choice"),
+                            ("multiple", "Multiple choice"),
+                            ("text", "Free text"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("text", models.CharField(max_length=300, verbose_name="question")),
+                ("text_en", models.CharField(max_length=300, null=True, verbose_name="question")),
+                ("text_nl", models.CharField(max_length=300, null=True, verbose_name="question")),
+                ("text_de", models.CharField(max_length=300, null=True, verbose_name="question")),
+                ("help_text", models.CharField(blank=True, max_length=300, verbose_name="help text")),
+                ("help_text_en", models.CharField(blank=True, max_length=300, null=True, verbose_name="help text")),
+                ("help_text_nl", models.CharField(blank=True, max_length=300, null=True, verbose_name="help text")),
+                ("help_text_de", models.CharField(blank=True, max_length=300, null=True, verbose_name="help text")),
+                ("is_required", models.BooleanField(default=True, verbose_name="required")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'question',
-                'verbose_name_plural': 'questions',
-                'ordering': ['survey', 'position', 'id'],
+                "verbose_name": "question",
+                "verbose_name_plural": "questions",
+                "ordering": ["survey", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Idea',
+            name="Idea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('idea', 'Idea'), ('concern', 'Concern'), ('question', 'Question')], default='idea', max_length=10, verbose_name='kind')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('body', models.TextField(verbose_name='description')),
-                ('status', models.CharField(choices=[('new', 'New'), ('under_review', 'Under review'), ('planned', 'Planned'), ('done', 'Done'), ('declined', 'Declined')], default='new', max_length=15, verbose_name='status')),
-                ('first_answered_at', models.DateTimeField(blank=True, null=True, verbose_name='first answered at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='posted at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='ideas', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='duplicates', to='surveys.idea', verbose_name='merged into')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ideas', to='partners.partner', verbose_name='partner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("idea", "Idea"), ("concern", "Concern"), ("question", "Question")],
+                        default="idea",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("body", models.TextField(verbose_name="description")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("under_review", "Under review"),
+                            ("planned", "Planned"),
+                            ("done", "Done"),
+                            ("declined", "Declined"),
+                        ],
+                        default="new",
+                        max_length=15,
+                        verbose_name="status",
+                    ),
+                ),
+                ("first_answered_at", models.DateTimeField(blank=True, null=True, verbose_name="first answered at")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="posted at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="ideas",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="duplicates",
+                        to="surveys.idea",
+                        verbose_name="merged into",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ideas", to="partners.partner", verbose_name="partner"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'idea',
-                'verbose_name_plural': 'ideas',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "idea",
+                "verbose_name_plural": "ideas",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='IdeaEvent',
+            name="IdeaEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reply', 'Reply'), ('status', 'Status change'), ('merged', 'Merged')], max_length=10, verbose_name='kind')),
-                ('from_status', models.CharField(blank=True, choices=[('new', 'New'), ('under_review', 'Under review'), ('planned', 'Planned'), ('done', 'Done'), ('declined', 'Declined')], max_length=15, verbose_name='from')),
-                ('to_status', models.CharField(blank=True, choices=[('new', 'New'), ('under_review', 'Under review'), ('planned', 'Planned'), ('done', 'Done'), ('declined', 'Declined')], max_length=15, verbose_name='to')),
-                ('body', models.TextField(blank=True, verbose_name='message')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('idea', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='surveys.idea', verbose_name='idea')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='partners.partner', verbose_name='partner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("reply", "Reply"), ("status", "Status change"), ("merged", "Merged")], max_length=10, verbose_name="kind"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "New"),
+                            ("under_review", "Under review"),
+                            ("planned", "Planned"),
+                            ("done", "Done"),
+                            ("declined", "Declined"),
+                        ],
+                        max_length=15,
+                        verbose_name="from",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "New"),
+                            ("under_review", "Under review"),
+                            ("planned", "Planned"),
+                            ("done", "Done"),
+                            ("declined", "Declined"),
+                        ],
+                        max_length=15,
+                        verbose_name="to",
+                    ),
+                ),
+                ("body", models.TextField(blank=True, verbose_name="message")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "idea",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="surveys.idea", verbose_name="idea"
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="partners.partner", verbose_name="partner"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'idea event',
-                'verbose_name_plural': 'idea events',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "idea event",
+                "verbose_name_plural": "idea events",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Choice',
+            name="Choice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=200, verbose_name='choice')),
-                ('text_en', models.CharField(max_length=200, null=True, verbose_name='choice')),
-                ('text_nl', models.CharField(max_length=200, null=True, verbose_name='choice')),
-                ('text_de', models.CharField(max_length=200, null=True, verbose_name='choice')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='choices', to='surveys.question', verbose_name='question')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.CharField(max_length=200, verbose_name="choice")),
+                ("text_en", models.CharField(max_length=200, null=True, verbose_name="choice")),
+                ("text_nl", models.CharField(max_length=200, null=True, verbose_name="choice")),
+                ("text_de", models.CharField(max_length=200, null=True, verbose_name="choice")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="choices", to="surveys.question", verbose_name="question"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'choice',
-                'verbose_name_plural': 'choices',
-                'ordering': ['question', 'position', 'id'],
+                "verbose_name": "choice",
+                "verbose_name_plural": "choices",
+                "ordering": ["question", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('respondent_key', models.CharField(editable=False, max_length=40)),
-                ('submitted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='submitted at')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_responses', to='partners.partner', verbose_name='partner')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='survey_responses', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("respondent_key", models.CharField(editable=False, max_length=40)),
+                ("submitted_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="submitted at")),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_responses",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="survey_responses",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'response',
-                'verbose_name_plural': 'responses',
-                'ordering': ['-submitted_at', '-id'],
+                "verbose_name": "response",
+                "verbose_name_plural": "responses",
+                "ordering": ["-submitted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Answer',
+            name="Answer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.SmallIntegerField(blank=True, null=True, verbose_name='score')),
-                ('text', models.TextField(blank=True, verbose_name='text')),
-                ('choices', models.ManyToManyField(blank=True, related_name='answers', to='surveys.choice', verbose_name='choices')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='surveys.question', verbose_name='question')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='surveys.response', verbose_name='response')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.SmallIntegerField(blank=True, null=True, verbose_name="score")),
+                ("text", models.TextField(blank=True, verbose_name="text")),
+                ("choices", models.ManyToManyField(blank=True, related_name="answers", to="surveys.choice", verbose_name="choices")),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="surveys.question", verbose_name="question"
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="surveys.response", verbose_name="response"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'answer',
-                'verbose_name_plural': 'answers',
-                'ordering': ['question__position', 'question_id'],
+                "verbose_name": "answer",
+                "verbose_name_plural": "answers",
+                "ordering": ["question__position", "question_id"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('title_en', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('title_nl', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('title_de', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('intro', models.TextField(blank=True, verbose_name='introduction')),
-                ('intro_en', models.TextField(blank=True, null=True, verbose_name='introduction')),
-                ('intro_nl', models.TextField(blank=True, null=True, verbose_name='introduction')),
-                ('intro_de', models.TextField(blank=True, null=True, verbose_name='introduction')),
-                ('partner_types', models.JSONField(blank=True, default=list, help_text='Empty: every type.', verbose_name='partner types')),
-                ('one_response_per_partner', models.BooleanField(default=False, help_text='Otherwise every portal user of an invited partner answers.', verbose_name='one answer per company')),
-                ('is_anonymous', models.BooleanField(default=False, help_text='Answers cannot be traced to a person; results show only groups of five or more.', verbose_name='anonymous')),
-                ('max_reminders', models.PositiveSmallIntegerField(default=2, verbose_name='reminders at most')),
-                ('reminder_interval_days', models.PositiveSmallIntegerField(default=7, verbose_name='days between reminders')),
-                ('recurrence', models.CharField(blank=True, choices=[('', 'One-off'), ('monthly', 'Monthly pulse'), ('quarterly', 'Quarterly pulse'), ('yearly', 'Yearly')], default='', max_length=10, verbose_name='recurrence')),
-                ('wave_length_days', models.PositiveSmallIntegerField(default=21, verbose_name='days a wave stays open')),
-                ('is_archived', models.BooleanField(default=False, verbose_name='archived')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('territories', models.ManyToManyField(blank=True, help_text='Empty: every territory.', to='partners.territory', verbose_name='territories')),
-                ('tiers', models.ManyToManyField(blank=True, help_text='Empty: every tier.', to='partners.tier', verbose_name='tiers')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("title_en", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("title_nl", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("title_de", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("intro", models.TextField(blank=True, verbose_name="introduction")),
+                ("intro_en", models.TextField(blank=True, null=True, verbose_name="introduction")),
+                ("intro_nl", models.TextField(blank=True, null=True, verbose_name="introduction")),
+                ("intro_de", models.TextField(blank=True, null=True, verbose_name="introduction")),
+                ("partner_types", models.JSONField(blank=True, default=list, help_text="Empty: every type.", verbose_name="partner types")),
+                (
+                    "one_response_per_partner",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Otherwise every portal user of an invited partner answers.",
+                        verbose_name="one answer per company",
+                    ),
+                ),
+                (
+                    "is_anonymous",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Answers cannot be traced to a person; results show only groups of five or more.",
+                        verbose_name="anonymous",
+                    ),
+                ),
+                ("max_reminders", models.PositiveSmallIntegerField(default=2, verbose_name="reminders at most")),
+                ("reminder_interval_days", models.PositiveSmallIntegerField(default=7, verbose_name="days between reminders")),
+                (
+                    "recurrence",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "One-off"), ("monthly", "Monthly pulse"), ("quarterly", "Quarterly pulse"), ("yearly", "Yearly")],
+                        default="",
+                        max_length=10,
+                        verbose_name="recurrence",
+                    ),
+                ),
+                ("wave_length_days", models.PositiveSmallIntegerField(default=21, verbose_name="days a wave stays open")),
+                ("is_archived", models.BooleanField(default=False, verbose_name="archived")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "territories",
+                    models.ManyToManyField(
+                        blank=True, help_text="Empty: every territory.", to="partners.territory", verbose_name="territories"
+                    ),
+                ),
+                ("tiers", models.ManyToManyField(blank=True, help_text="Empty: every tier.", to="partners.tier", verbose_name="tiers")),
             ],
             options={
-                'verbose_name': 'survey',
-                'verbose_name_plural': 'surveys',
-                'ordering': ['-created_at'],
+                "verbose_name": "survey",
+                "verbose_name_plural": "surveys",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='question',
-            name='survey',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='surveys.survey', verbose_name='survey'),
+            model_name="question",
+            name="survey",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="questions", to="surveys.survey", verbose_name="survey"
+            ),
         ),
         migrations.CreateModel(
-            name='Wave',
+            name="Wave",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='For example: Q3 2026.', max_length=120, verbose_name='name')),
-                ('opens_at', models.DateTimeField(verbose_name='opens at')),
-                ('closes_at', models.DateTimeField(verbose_name='closes at')),
-                ('invitations_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='invitations sent at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='waves', to='surveys.survey', verbose_name='survey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="For example: Q3 2026.", max_length=120, verbose_name="name")),
+                ("opens_at", models.DateTimeField(verbose_name="opens at")),
+                ("closes_at", models.DateTimeField(verbose_name="closes at")),
+                ("invitations_sent_at", models.DateTimeField(blank=True, null=True, verbose_name="invitations sent at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="waves", to="surveys.survey", verbose_name="survey"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'wave',
-                'verbose_name_plural': 'waves',
-                'ordering': ['-opens_at', '-id'],
+                "verbose_name": "wave",
+                "verbose_name_plural": "waves",
+                "ordering": ["-opens_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='response',
-            name='wave',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='surveys.wave', verbose_name='wave'),
+            model_name="response",
+            name="wave",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="responses", to="surveys.wave", verbose_name="wave"
+            ),
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('reminders_sent', models.PositiveSmallIntegerField(default=0, verbose_name='reminders sent')),
-                ('last_reminded_at', models.DateTimeField(blank=True, null=True, verbose_name='last reminder')),
-                ('responded_at', models.DateTimeField(blank=True, null=True, verbose_name='answered at')),
-                ('draft', models.JSONField(blank=True, default=dict, help_text='Answers saved before submitting.', verbose_name='saved answers')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_invitations', to='partners.partner', verbose_name='partner')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_invitations', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('wave', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.wave', verbose_name='wave')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("reminders_sent", models.PositiveSmallIntegerField(default=0, verbose_name="reminders sent")),
+                ("last_reminded_at", models.DateTimeField(blank=True, null=True, verbose_name="last reminder")),
+                ("responded_at", models.DateTimeField(blank=True, null=True, verbose_name="answered at")),
+                (
+                    "draft",
+                    models.JSONField(blank=True, default=dict, help_text="Answers saved before submitting.", verbose_name="saved answers"),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_invitations",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_invitations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "wave",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="invitations", to="surveys.wave", verbose_name="wave"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invitation',
-                'verbose_name_plural': 'invitations',
-                'ordering': ['wave', 'partner', 'user'],
+                "verbose_name": "invitation",
+                "verbose_name_plural": "invitations",
+                "ordering": ["wave", "partner", "user"],
             },
         ),
         migrations.AddIndex(
-            model_name='idea',
-            index=models.Index(fields=['status', 'created_at'], name='idea_status_created_idx'),
+            model_name="idea",
+            index=models.Index(fields=["status", "created_at"], name="idea_status_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='idea',
-            constraint=models.CheckConstraint(condition=models.Q(('merged_into', models.F('id')), _negated=True), name='idea_not_merged_into_itself'),
+            model_name="idea",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("merged_into", models.F("id")), _negated=True), name="idea_not_merged_into_itself"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.UniqueConstraint(fields=('response', 'question'), name='one_answer_per_question'),
+            model_name="answer",
+            constraint=models.UniqueConstraint(fields=("response", "question"), name="one_answer_per_question"),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.CheckConstraint(condition=models.Q(('number__isnull', True), models.Q(('number__gte', 0), ('number__lte', 10)), _connector='OR'), name='answer_score_in_range'),
+            model_name="answer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__isnull", True), models.Q(("number__gte", 0), ("number__lte", 10)), _connector="OR"),
+                name="answer_score_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='wave',
-            constraint=models.CheckConstraint(condition=models.Q(('closes_at__gt', models.F('opens_at'))), name='wave_closes_after_opening'),
+            model_name="wave",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes_at__gt", models.F("opens_at"))), name="wave_closes_after_opening"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='wave',
-            constraint=models.UniqueConstraint(fields=('survey', 'name'), name='wave_name_unique_per_survey'),
+            model_name="wave",
+            constraint=models.UniqueConstraint(fields=("survey", "name"), name="wave_name_unique_per_survey"),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['wave', 'submitted_at'], name='response_wave_submitted_idx'),
+            model_name="response",
+            index=models.Index(fields=["wave", "submitted_at"], name="response_wave_submitted_idx"),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.UniqueConstraint(fields=('wave', 'respondent_key'), name='one_response_per_respondent'),
+            model_name="response",
+            constraint=models.UniqueConstraint(fields=("wave", "respondent_key"), name="one_response_per_respondent"),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['wave', 'partner'], name='invitation_wave_partner_idx'),
+            model_name="invitation",
+            index=models.Index(fields=["wave", "partner"], name="invitation_wave_partner_idx"),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('wave', 'user'), name='one_invitation_per_user_and_wave'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(fields=("wave", "user"), name="one_invitation_per_user_and_wave"),
         ),
     ]

@@ -27,6 +27,7 @@ from partners.models import (
     Sale,
     SalesMonth,
 )
+from surveys.models import Survey, Wave
 from tests.factories import ApplicationFactory, ContactFactory, InteractionFactory, MembershipFactory
 from tests.security import test_tenancy
 
@@ -43,6 +44,7 @@ TENANCY_TABLES = {
     "API_DETAIL_ROUTES": test_tenancy.API_DETAIL_ROUTES,
     "API_LIST_ROUTES": test_tenancy.API_LIST_ROUTES,
     "API_MANAGER_ONLY_ROUTES": test_tenancy.API_MANAGER_ONLY_ROUTES,
+    "API_SUBMIT_ROUTES": test_tenancy.API_SUBMIT_ROUTES,
 }
 
 PORTAL_COVERAGE = {
@@ -61,6 +63,10 @@ PORTAL_COVERAGE = {
     ),
     "portal:team_set_active": "PORTAL_OBJECT_ROUTES",
     "portal:team_resend_invitation": "PORTAL_OBJECT_ROUTES",
+    "portal:surveys": "PORTAL_LIST_PAGES",
+    "portal:survey_answer": "PORTAL_OBJECT_ROUTES",
+    "portal:ideas": "PORTAL_LIST_PAGES",
+    "portal:idea_detail": "PORTAL_OBJECT_ROUTES",
 }
 
 _REFERENCE_DATA = NoObjectScope(
@@ -94,11 +100,24 @@ API_COVERAGE = {
     "/api/v1/products/": _CATALOGUE,
     "/api/v1/products/{id}/": _CATALOGUE,
     "/api/v1/sales/bulk/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/surveys/": "API_LIST_ROUTES",
+    "/api/v1/surveys/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/waves/": "API_LIST_ROUTES",
+    "/api/v1/waves/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/ideas/": "API_LIST_ROUTES",
+    "/api/v1/ideas/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/ideas/{id}/set-status/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/ideas/{id}/reply/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/ideas/{id}/merge/": "API_MANAGER_ONLY_ROUTES",
+    # GET lists answers (channel managers only); POST answers one of the user's own invitations.
+    "/api/v1/responses/": ("API_MANAGER_ONLY_ROUTES", "API_SUBMIT_ROUTES"),
+    "/api/v1/responses/{id}/": "API_MANAGER_ONLY_ROUTES",
 }
 
 # Not owned by one partner, but a partner user sees only part of them (customers: those that bought
 # through its partner), so their routes need the cross-tenant 404 test as much as partner-owned ones.
-PARTNER_FILTERED_MODELS = {Customer}
+# Surveys and waves likewise: a partner user sees only those it was invited to.
+PARTNER_FILTERED_MODELS = {Customer, Survey, Wave}
 
 # Routes under /api/v1/ that the schema does not list, with the reason they hold no tenant data.
 API_OUTSIDE_SCHEMA = {
@@ -109,6 +128,10 @@ API_OUTSIDE_SCHEMA = {
 OTHER_NAMESPACES = {
     "partners": NoObjectScope("Manager UI: refused to partner users as a whole (test_manager_ui_refuses_partner_users below)."),
     "admin": NoObjectScope("Django admin: staff only, enforced by the admin site itself."),
+    "surveys": NoObjectScope(
+        "Manager UI of the feedback loop: refused to partner users as a whole "
+        "(tests/surveys/test_manager_views.py::test_partner_users_get_403_everywhere)."
+    ),
 }
 OTHER_ROUTES = {
     "home": NoObjectScope("Redirects each kind of user to its own start page; shows no data."),
@@ -171,11 +194,15 @@ def _check_mapping(found, mapping, what):
     for key, coverage in mapping.items():
         if isinstance(coverage, NoObjectScope):
             assert coverage.strip(), f"{key}: give the reason it needs no scope test."
-        else:
-            assert coverage in TENANCY_TABLES, f"{key}: unknown test_tenancy table {coverage!r}."
-            assert key in TENANCY_TABLES[coverage], (
-                f"{key} is mapped to test_tenancy.{coverage} but is not in that table. {ADD_A_SCOPE_TEST}"
-            )
+            continue
+        for table in _tables(coverage):
+            assert table in TENANCY_TABLES, f"{key}: unknown test_tenancy table {table!r}."
+            assert key in TENANCY_TABLES[table], f"{key} is mapped to test_tenancy.{table} but is not in that table. {ADD_A_SCOPE_TEST}"
+
+
+def _tables(coverage):
+    """A path's coverage names one test_tenancy table, or several when its methods differ (GET vs POST)."""
+    return (coverage,) if isinstance(coverage, str) else tuple(coverage)
 
 
 # --- the walker itself ---------------------------------------------------------------------------
@@ -261,7 +288,8 @@ def test_the_scoped_model_check_knows_the_partner_owned_models():
 def test_api_routes_over_partner_owned_models_have_a_404_test():
     """Only routes over non-partner data may use a NoObjectScope reason."""
     for path in _schema_paths():
-        if API_COVERAGE.get(path) == "API_MANAGER_ONLY_ROUTES":
+        coverage = API_COVERAGE.get(path)
+        if coverage is not None and not isinstance(coverage, NoObjectScope) and "API_MANAGER_ONLY_ROUTES" in _tables(coverage):
             continue  # an operation refused to partner users as a whole, tested as such in test_tenancy
         url = re.sub(r"\{[^}]+\}", "1", path)
         view = get_resolver().resolve(url).func

@@ -18,7 +18,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
+from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
 from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, UserFactory
+from tests.surveys.factories import IdeaFactory, InvitationFactory, QuestionFactory, ResponseFactory, WaveFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,12 @@ PORTAL_OBJECT_ROUTES = {
     "portal:contact_delete": ("contact", ["get", "post"]),
     "portal:team_set_active": ("membership", ["post"]),
     "portal:team_resend_invitation": ("invited", ["post"]),
+    "portal:survey_answer": ("invitation", ["get", "post"]),
+    "portal:idea_detail": ("idea", ["get", "post"]),
 }
+
+# Object routes open to every user of a partner, not only to its partner admins.
+PORTAL_MEMBER_ROUTES = {"portal:survey_answer", "portal:idea_detail"}
 
 # Portal pages without an object id: each shows the signed-in user's own partner only.
 PORTAL_LIST_PAGES = {
@@ -38,6 +45,8 @@ PORTAL_LIST_PAGES = {
     "portal:activity": "/portal/activity/",
     "portal:contacts": "/portal/contacts/",
     "portal:team": "/portal/team/",
+    "portal:surveys": "/portal/surveys/",
+    "portal:ideas": "/portal/ideas/",
 }
 
 # API detail routes of partner-owned objects: schema path -> kind of object.
@@ -49,6 +58,9 @@ API_DETAIL_ROUTES = {
     "/api/v1/sales/{id}/": "sale",
     "/api/v1/sales-months/{id}/": "sales_month",
     "/api/v1/customers/{id}/": "customer",
+    "/api/v1/surveys/{id}/": "survey",
+    "/api/v1/waves/{id}/": "wave",
+    "/api/v1/ideas/{id}/": "idea",
 }
 
 # API list routes of partner-owned objects: schema path -> kind of object listed.
@@ -59,6 +71,9 @@ API_LIST_ROUTES = {
     "/api/v1/sales/": "sale",
     "/api/v1/sales-months/": "sales_month",
     "/api/v1/customers/": "customer",
+    "/api/v1/surveys/": "survey",
+    "/api/v1/waves/": "wave",
+    "/api/v1/ideas/": "idea",
 }
 
 
@@ -73,14 +88,75 @@ def _rows_over_as_sales(objects):
     }
 
 
-# API operations that write across partners and are refused to partner users as a whole (403, before
-# reading the body): schema path -> (HTTP method, body built from the owner's objects).
+def _sale_was_overwritten(objects, response):
+    assert Sale.objects.get(pk=objects["sale"].pk).amount == Decimal("0.01")
+    assert Sale.objects.filter(external_id="TAKEOVER-2", partner=objects["partner"]).exists()
+
+
+def _response_is_shown(objects, response):
+    assert response.json()["id"] == objects["response"].pk
+
+
+def _idea_status_changed(objects, response):
+    assert Idea.objects.get(pk=objects["idea"].pk).status == IdeaStatus.PLANNED
+
+
+def _idea_got_a_reply(objects, response):
+    assert IdeaEvent.objects.filter(idea=objects["idea"], body="Taken over").exists()
+
+
+def _idea_was_merged(objects, response):
+    assert Idea.objects.get(pk=objects["idea"].pk).merged_into_id == objects["other_idea"].pk
+
+
+# API operations refused to partner users as a whole (403, before reading the body): schema path ->
+# (HTTP method, kind of object in `{id}` or None, body built from the owner's objects, the effect for a manager).
 API_MANAGER_ONLY_ROUTES = {
-    "/api/v1/sales/bulk/": ("post", _rows_over_as_sales),
+    "/api/v1/sales/bulk/": ("post", None, _rows_over_as_sales, _sale_was_overwritten),
+    "/api/v1/responses/": ("get", None, lambda objects: None, lambda objects, response: None),
+    "/api/v1/responses/{id}/": ("get", "response", lambda objects: None, _response_is_shown),
+    "/api/v1/ideas/{id}/set-status/": ("post", "idea", lambda objects: {"status": "planned", "note": "x"}, _idea_status_changed),
+    "/api/v1/ideas/{id}/reply/": ("post", "idea", lambda objects: {"body": "Taken over"}, _idea_got_a_reply),
+    "/api/v1/ideas/{id}/merge/": ("post", "idea", lambda objects: {"into": objects["other_idea"].pk}, _idea_was_merged),
+}
+
+
+def _submission(objects):
+    return {"invitation": objects["invitation"].pk, "answers": {str(objects["question"].pk): 9}}
+
+
+# API operations open to partner users that name an object in the body: schema path -> (body, effect).
+# Another partner's object must be refused exactly like a missing one.
+API_SUBMIT_ROUTES = {
+    "/api/v1/responses/": (_submission, lambda objects: Invitation.objects.get(pk=objects["invitation"].pk).responded_at is not None),
 }
 
 # Secret markers: B must never see a page or a response containing one of these.
-A_SECRETS = ["Alpha Resellers", "Anneke Alpha-Contact", "Alpha pipeline call", "alpha-colleague@alpha.test", "Alpha End Customer"]
+A_SECRETS = [
+    "Alpha Resellers",
+    "Anneke Alpha-Contact",
+    "Alpha pipeline call",
+    "alpha-colleague@alpha.test",
+    "Alpha End Customer",
+    "Alpha-only pulse",
+    "Alpha idea for faster quotes",
+]
+
+
+def _survey_objects(partner, user, label):
+    """An open wave of a survey only `user` of `partner` is invited to, one of its answers, and the company's ideas."""
+    wave = WaveFactory(survey__title=f"{label}-only pulse", name=f"{label} wave")
+    question = QuestionFactory(survey=wave.survey)
+    respondent = MembershipFactory(partner=partner, role=MembershipRole.USER).user
+    return {
+        "survey": wave.survey,
+        "wave": wave,
+        "question": question,
+        "invitation": InvitationFactory(wave=wave, partner=partner, user=user),
+        "response": ResponseFactory(wave=wave, partner=partner, user=respondent),
+        "idea": IdeaFactory(partner=partner, author=user, title=f"{label} idea for faster quotes"),
+        "other_idea": IdeaFactory(partner=partner, author=user, title=f"{label} second idea"),
+    }
 
 
 def _sale(partner, external_id, customer):
@@ -105,6 +181,7 @@ def objects_a(partner_a, admin_a):
         "invited": MembershipFactory(partner=partner_a, user__username="alpha-invitee@alpha.test", user__password=None),
         "interaction": InteractionFactory(partner=partner_a, summary="Alpha pipeline call"),
         "internal": InteractionFactory(partner=partner_a, summary="Alpha churn risk", kind="note", is_internal=True),
+        **_survey_objects(partner_a, admin_a, "Alpha"),
     }
 
 
@@ -118,6 +195,7 @@ def objects_b(partner_b, admin_b):
         "sales_month": SalesMonth.objects.create(partner=partner_b, month=dt.date(2024, 1, 1), revenue=Decimal("99")),
         "contact": ContactFactory(partner=partner_b, first_name="Berta", last_name="Beta-Contact"),
         "interaction": InteractionFactory(partner=partner_b, summary="Beta pipeline call"),
+        **_survey_objects(partner_b, admin_b, "Beta"),
     }
 
 
@@ -136,9 +214,13 @@ def _api(user, auth):
     return client
 
 
-def _post_data(kind):
+def _post_data(kind, objects):
     if kind == "contact":
         return {"first_name": "Taken", "last_name": "Over", "email": "taken@over.test"}
+    if kind == "invitation":
+        return {"action": "save", f"q{objects['question'].pk}": "9"}
+    if kind == "idea":
+        return {"body": "Taken over"}
     return {"active": "0"}
 
 
@@ -147,10 +229,14 @@ def _snapshot(objects):
     contact = Contact.objects.get(pk=objects["contact"].pk)
     membership = Membership.objects.select_related("user").get(pk=objects["membership"].pk)
     sale = Sale.objects.get(pk=objects["sale"].pk)
+    invitation = Invitation.objects.get(pk=objects["invitation"].pk)
     return (
         (contact.first_name, contact.last_name, contact.email, membership.user.is_active, Contact.objects.count()),
         (sale.partner_id, sale.amount, Sale.objects.count(), Customer.objects.get(pk=objects["customer"].pk).name),
         list(SalesMonth.objects.values_list("partner_id", "month", "revenue")),
+        (invitation.draft, invitation.responded_at, Response.objects.count()),
+        list(Idea.objects.order_by("pk").values_list("pk", "title", "status", "merged_into")),
+        IdeaEvent.objects.count(),
     )
 
 
@@ -163,7 +249,7 @@ def test_portal_object_routes_are_404_for_another_partner(route, objects_a, obje
     client = _browser(admin_b)  # B's partner *admin*: the role that may use these routes at all
     before = _snapshot(objects_a)
     for method in methods:
-        data = _post_data(kind) if method == "post" else None
+        data = _post_data(kind, objects_a) if method == "post" else None
         foreign = getattr(client, method)(reverse(route, args=[objects_a[kind].pk]), data)
         missing = getattr(client, method)(reverse(route, args=[MISSING_PK]), data)
         assert foreign.status_code == 404, (route, method, foreign.status_code)
@@ -182,9 +268,10 @@ def test_portal_object_routes_work_for_the_owning_partner(route, objects_a, admi
     if "get" in methods:
         response = client.get(url)
         assert response.status_code == 200
-        assert "Anneke" in response.content.decode()
+        marker = {"contact": "Anneke", "invitation": "Alpha-only pulse", "idea": "Alpha idea for faster quotes"}[kind]
+        assert marker in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, _post_data(kind))
+        response = client.post(url, _post_data(kind, objects_a))
     assert response.status_code == 302, route
     if route == "portal:contact_edit":
         assert Contact.objects.get(pk=obj.pk).last_name == "Over"
@@ -194,19 +281,35 @@ def test_portal_object_routes_work_for_the_owning_partner(route, objects_a, admi
         assert not Membership.objects.select_related("user").get(pk=obj.pk).user.is_active
     elif route == "portal:team_resend_invitation":
         assert [message.to for message in mailoutbox] == [["alpha-invitee@alpha.test"]]
+    elif route == "portal:survey_answer":
+        assert Invitation.objects.get(pk=obj.pk).draft == {str(objects_a["question"].pk): "9"}
+    elif route == "portal:idea_detail":
+        assert IdeaEvent.objects.filter(idea=obj, body="Taken over", author=admin_a).exists()
     else:  # pragma: no cover - a new route needs its effect checked here
         pytest.fail(f"Add the expected effect of {route} to this test.")
 
 
 def test_a_plain_user_of_another_partner_is_refused_before_any_lookup(objects_a, partner_b):
-    """A non-admin of B gets 403 for A's objects and for missing ones alike: nothing to tell apart."""
+    """A non-admin of B gets 403 for A's objects and for missing ones alike on admin routes, 404 alike on the others."""
     client = _browser(MembershipFactory(partner=partner_b, role=MembershipRole.USER).user)
+    before = _snapshot(objects_a)
     for route, (kind, methods) in PORTAL_OBJECT_ROUTES.items():
+        expected = 404 if route in PORTAL_MEMBER_ROUTES else 403
         for method in methods:
-            data = _post_data(kind) if method == "post" else None
+            data = _post_data(kind, objects_a) if method == "post" else None
             foreign = getattr(client, method)(reverse(route, args=[objects_a[kind].pk]), data)
             missing = getattr(client, method)(reverse(route, args=[MISSING_PK]), data)
-            assert foreign.status_code == missing.status_code == 403
+            assert foreign.status_code == missing.status_code == expected, (route, method, foreign.status_code)
+    assert _snapshot(objects_a) == before
+
+
+def test_a_colleagues_survey_invitation_is_404_too(objects_a, user_a):
+    """Invitations are personal: a colleague of the same partner cannot open or answer it."""
+    client = _browser(user_a)
+    url = reverse("portal:survey_answer", args=[objects_a["invitation"].pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, _post_data("invitation", objects_a)).status_code == 404
+    assert Invitation.objects.get(pk=objects_a["invitation"].pk).draft in ({}, None)
 
 
 # --- portal: pages without an object id ----------------------------------------------------------
@@ -231,6 +334,8 @@ def test_portal_pages_show_a_its_own_data(route, objects_a, objects_b, admin_a):
         "portal:activity": "Alpha pipeline call",
         "portal:contacts": "Anneke Alpha-Contact",
         "portal:team": "alpha-colleague@alpha.test",
+        "portal:surveys": "Alpha-only pulse",
+        "portal:ideas": "Alpha idea for faster quotes",
     }[route]
     assert expected in html
     assert "Alpha churn risk" not in html  # internal, even for its own partner
@@ -319,9 +424,10 @@ def _importing_manager():
 @pytest.mark.parametrize("path", API_MANAGER_ONLY_ROUTES, ids=str)
 def test_api_manager_only_routes_refuse_partner_users(request, path, persona, auth, objects_a, objects_b):
     """Neither another partner nor the owner's own users may call them: 403, and nothing changes."""
-    method, body = API_MANAGER_ONLY_ROUTES[path]
+    method, kind, body, _effect = API_MANAGER_ONLY_ROUTES[path]
+    url = path.format(id=objects_a[kind].pk) if kind else path
     before = (_snapshot(objects_a), ImportJob.objects.count())
-    response = getattr(_api(request.getfixturevalue(persona), auth), method)(path, body(objects_a), format="json")
+    response = getattr(_api(request.getfixturevalue(persona), auth), method)(url, body(objects_a), format="json")
     assert response.status_code == 403, (path, persona, response.status_code)
     for secret in A_SECRETS:
         assert secret not in response.content.decode()
@@ -329,10 +435,36 @@ def test_api_manager_only_routes_refuse_partner_users(request, path, persona, au
 
 
 @pytest.mark.parametrize("path", API_MANAGER_ONLY_ROUTES, ids=str)
-def test_api_manager_only_routes_work_for_an_importing_manager(path, objects_a):
+def test_api_manager_only_routes_work_for_a_channel_manager(path, objects_a):
     """The other side: the same request does act for a channel manager (so the 403 above means something)."""
-    method, body = API_MANAGER_ONLY_ROUTES[path]
-    response = getattr(_api(_importing_manager(), "token"), method)(path, body(objects_a), format="json")
-    assert response.status_code == 200, response.json()
-    assert Sale.objects.get(pk=objects_a["sale"].pk).amount == Decimal("0.01")
-    assert Sale.objects.filter(external_id="TAKEOVER-2", partner=objects_a["partner"]).exists()
+    method, kind, body, effect = API_MANAGER_ONLY_ROUTES[path]
+    url = path.format(id=objects_a[kind].pk) if kind else path
+    response = getattr(_api(_importing_manager(), "token"), method)(url, body(objects_a), format="json")
+    assert response.status_code in (200, 201), response.json()
+    effect(objects_a, response)
+
+
+# --- API: submissions that name an object in the body --------------------------------------------
+
+
+@pytest.mark.parametrize("auth", ["token", "session"])
+@pytest.mark.parametrize("path", API_SUBMIT_ROUTES, ids=str)
+def test_api_submissions_naming_another_partners_object_are_refused_like_a_missing_one(path, auth, objects_a, objects_b, admin_b):
+    body, _effect = API_SUBMIT_ROUTES[path]
+    client = _api(admin_b, auth)
+    before = _snapshot(objects_a)
+    foreign = client.post(path, body(objects_a), format="json")
+    missing = client.post(path, {**body(objects_a), "invitation": MISSING_PK}, format="json")
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json() == missing.json()
+    for secret in A_SECRETS:
+        assert secret not in foreign.content.decode()
+    assert _snapshot(objects_a) == before
+
+
+@pytest.mark.parametrize("path", API_SUBMIT_ROUTES, ids=str)
+def test_api_submissions_work_for_the_owning_partner(path, objects_a, admin_a):
+    body, effect = API_SUBMIT_ROUTES[path]
+    response = _api(admin_a, "token").post(path, body(objects_a), format="json")
+    assert response.status_code == 201, response.json()
+    assert effect(objects_a)
