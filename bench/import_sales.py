@@ -289,7 +289,10 @@ def _label(sql):
 STATEMENT_LABELS = [
     (r"^CREATE TEMP TABLE pl_rows", "resolve: CREATE TEMP TABLE pl_rows AS (parse, look up ids, duplicate window)"),
     (r"^CREATE TEMP TABLE pl_errors", "validate: CREATE TEMP TABLE pl_errors AS (10 checks a row)"),
-    (r"^WITH old AS", "upsert: INSERT INTO partners_sale ... ON CONFLICT DO UPDATE (+ months touched)"),
+    (r"^INSERT INTO partners_sale ", "write: INSERT INTO partners_sale (new lines)"),
+    (r"^UPDATE partners_sale ", "write: UPDATE partners_sale (changed lines)"),
+    (r"^INSERT INTO pl_affected", "write: months touched (pl_affected)"),
+    (r"^CREATE TEMP TABLE pl_dates", "resolve: CREATE TEMP TABLE pl_dates (each distinct date text parsed once)"),
     (r"^DELETE FROM partners_salesmonth m", "rollups: DELETE partners_salesmonth of the months touched"),
     (r"^DELETE FROM partners_salesmonthdetail", "rollups: DELETE partners_salesmonthdetail of the months touched"),
     (r"^INSERT INTO partners_salesmonth \(", "rollups: INSERT partners_salesmonth (grouped)"),
@@ -297,7 +300,7 @@ STATEMENT_LABELS = [
     (r"^SELECT count\(\*\) FROM pl_(stage|rows)$", "count rows"),
     (r"^SELECT count\(\*\), count\(DISTINCT line\) FROM pl_errors", "count errors"),
 ]
-HEAVY = ("pl_rows", "pl_errors", "WITH old AS", "INSERT INTO partners_salesmonth", "DELETE FROM partners_salesmonth")
+HEAVY = ("pl_rows", "pl_errors", "pl_dates", "pl_affected", "INSERT INTO partners_sale", "UPDATE partners_sale", "DELETE FROM partners_salesmonth")
 
 
 def phase_import(*, db_name, path, source, explain_to=None):
@@ -320,7 +323,7 @@ def phase_import(*, db_name, path, source, explain_to=None):
 
     def timed(execute, sql, params, many, context):
         start = time.perf_counter()
-        if explain_to and any(word in sql for word in HEAVY) and not sql.lstrip().startswith("DROP"):
+        if explain_to and any(word in sql for word in HEAVY) and not sql.lstrip().startswith(("DROP", "ANALYZE", "CREATE TEMP TABLE pl_affected")):
             plans.append(_explain(context["cursor"].cursor, sql, params))  # the raw cursor: no wrapper
         try:
             return execute(sql, params, many, context)

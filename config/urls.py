@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -35,8 +34,5 @@ urlpatterns = [
 
 admin.site.site_header = "PartnerLoop"
 admin.site.site_title = "PartnerLoop admin"
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served as such, not even with DEBUG: it holds uploaded import files, which
+# only manager views may read.

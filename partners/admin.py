@@ -25,8 +25,10 @@ from django_countries.filters import CountryFilter
 from . import services
 from .imports import rollups
 from .models import (
+    Certification,
     Contact,
     Customer,
+    DealRegistration,
     ImportJob,
     Interaction,
     Membership,
@@ -673,3 +675,23 @@ class ImportJobAdmin(ReadOnlyAdmin):
             rows,
             more,
         )
+
+
+@admin.register(Certification)
+class CertificationAdmin(admin.ModelAdmin):
+    list_display = ["name", "contact", "partner", "earned_on", "expires_on"]
+    list_filter = ["earned_on", "expires_on"]
+    list_select_related = ["contact", "partner"]
+    search_fields = ["name", "contact__first_name", "contact__last_name", "partner__name", "partner__external_id"]
+    autocomplete_fields = ["contact", "partner"]
+    date_hierarchy = "earned_on"
+
+
+@admin.register(DealRegistration)
+class DealRegistrationAdmin(admin.ModelAdmin):
+    list_display = ["title", "partner", "customer", "amount", "status", "registered_on", "decided_on"]
+    list_filter = ["status", "registered_on"]
+    list_select_related = ["partner", "customer"]
+    search_fields = ["title", "partner__name", "partner__external_id", "customer__name"]
+    autocomplete_fields = ["partner", "customer"]
+    date_hierarchy = "registered_on"

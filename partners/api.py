@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, ProtectedError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_countries.serializers import CountryFieldMixin
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
@@ -35,7 +36,6 @@ from .models import (
     Customer,
     ImportChannel,
     ImportEntity,
-    ImportStatus,
     Interaction,
     InteractionKind,
     Partner,
@@ -414,14 +414,21 @@ class ExactJSONParser(parsers.JSONParser):
         limit = bulk_body_limit()
         raw = stream.read(limit + 1)
         if len(raw) > limit:
+            rows = settings.PARTNERLOOP_BULK_API_MAX_ROWS
             raise PayloadTooLarge(
-                _("The request body is larger than %(size)s MB; send at most %(rows)s rows per call.")
-                % {"size": round(limit / 1024 / 1024, 1), "rows": settings.PARTNERLOOP_BULK_API_MAX_ROWS}
+                ngettext(
+                    "The request body is larger than %(size)s MB; send at most %(rows)s row per call.",
+                    "The request body is larger than %(size)s MB; send at most %(rows)s rows per call.",
+                    rows,
+                )
+                % {"size": round(limit / 1024 / 1024, 1), "rows": rows}
             )
         try:
             return json.loads(raw.decode(encoding), parse_float=Decimal)
         except ValueError as error:  # UnicodeDecodeError included
             raise ParseError(_("JSON parse error - %(error)s") % {"error": error}) from error
+        except RecursionError as error:  # [[[[...]]]] nested deeper than Python can parse
+            raise ParseError(_("JSON parse error - the body is nested too deeply.")) from error
 
 
 def _cell_text(value):
@@ -512,7 +519,6 @@ class SalesRowsField(serializers.ListField):
     default_error_messages = {
         "not_a_list": _("Expected a list of rows but got {input_type}."),
         "empty": _("Send at least one row."),
-        "too_many": _("At most {limit} rows can be sent in one call; this request has {count}. Split it into several calls."),
     }
 
     def to_internal_value(self, data):
@@ -523,7 +529,12 @@ class SalesRowsField(serializers.ListField):
             self.fail("empty")
         limit = settings.PARTNERLOOP_BULK_API_MAX_ROWS
         if len(data) > limit:
-            self.fail("too_many", limit=limit, count=len(data))
+            message = ngettext(
+                "At most %(limit)s row can be sent in one call; this request has %(count)s. Split it into several calls.",
+                "At most %(limit)s rows can be sent in one call; this request has %(count)s. Split it into several calls.",
+                limit,
+            )
+            raise ValidationError(message % {"limit": limit, "count": len(data)}, code="too_many")
         return self.run_child_validation(data)
 
 
@@ -571,7 +582,12 @@ class SalesBulkErrorSerializer(serializers.Serializer):
 class SalesBulkResultSerializer(serializers.Serializer):
     job = serializers.IntegerField(help_text=_("The import record, listed with every other import for managers."))
     # A plain string, not an enum: an enum named after "status" would collide with the partner status in the schema.
-    status = serializers.CharField(help_text=_("succeeded (written), validated (dry run, nothing written) or rejected (nothing written)."))
+    status = serializers.CharField(
+        help_text=_(
+            "succeeded (written), validated (dry run, nothing written; a 400 when a real import would be rejected) "
+            "or rejected (nothing written)."
+        )
+    )
     rows = serializers.IntegerField(help_text=_("Rows received."))
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
@@ -693,7 +709,7 @@ class SalesBulkView(ScopedAPIMixin, APIView):
                     "unchanged": 0,
                     "rejected": 1,
                     "errors": [{"line": 3, "column": "partner_external_id", "reason": "No partner has the external ID “P-9”.", "row": 1}],
-                    "detail": "1 row(s) were rejected, so nothing was written.",
+                    "detail": "1 row was rejected, so nothing was written.",
                 },
                 response_only=True,
                 status_codes=["400"],
@@ -711,7 +727,7 @@ class SalesBulkView(ScopedAPIMixin, APIView):
         data = _rows_as_csv(rows)
         job = jobs.import_job_create(entity=ImportEntity.SALES, channel=ImportChannel.API, options=options, created_by=request.user)
         job = jobs.import_job_run(job_id=job.pk, stream=io.BytesIO(data), size=len(data))
-        if job.status != ImportStatus.REJECTED:
+        if not jobs.is_rejected(job):
             return Response(_bulk_body(job))
         if not job.rows_rejected:  # the request as a whole (not one of its rows) could not be imported
             return Response({"detail": job.message}, status=status.HTTP_400_BAD_REQUEST)

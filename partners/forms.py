@@ -1,5 +1,7 @@
 """Forms of the manager UI and the public application form (django-crispy-forms, Bootstrap 5)."""
 
+import codecs
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Field, Layout, Row, Submit
 from django import forms
@@ -10,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 
 from .imports.base import ImportOptions
+from .imports.reader import SNIFF_BYTES
 from .models import (
     Contact,
     ImportChannel,
@@ -216,6 +219,19 @@ class ApplicationDeclineForm(forms.Form):
 # --- Imports: the upload form of the manager UI and the filters of the import list -------------
 
 IMPORT_EXTENSIONS = (".csv", ".txt")
+# The first bytes of files that are mistaken for CSV most often, and how to name them to the user.
+IMPORT_NOT_CSV = (
+    (b"\x89PNG\r\n\x1a\n", _("a PNG image")),
+    (b"\xff\xd8\xff", _("a JPEG image")),
+    (b"GIF8", _("a GIF image")),
+    (b"%PDF-", _("a PDF document")),
+    (b"PK\x03\x04", _("a ZIP archive (an Excel .xlsx workbook is one)")),
+    (b"PK\x05\x06", _("a ZIP archive (an Excel .xlsx workbook is one)")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", _("an Excel .xls workbook or another Office document")),
+    (b"\x1f\x8b", _("a gzip archive")),
+    (b"\xff\xfe", _("UTF-16 text, which this import does not read")),
+    (b"\xfe\xff", _("UTF-16 text, which this import does not read")),
+)
 
 
 class ImportUploadForm(forms.Form):
@@ -290,6 +306,23 @@ class ImportUploadForm(forms.Form):
                 _("The file is %(size)s; the limit is %(limit)s."),
                 code="too_large",
                 params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+            )
+        # Only the first block is read, to refuse what is plainly not a CSV file before it is stored.
+        head = upload.read(SNIFF_BYTES)
+        upload.seek(0)
+        if not head.removeprefix(codecs.BOM_UTF8).strip() and upload.size <= len(head):
+            raise forms.ValidationError(_("The file is empty: it holds no header and no rows."), code="empty")
+        kind = next((label for signature, label in IMPORT_NOT_CSV if head.startswith(signature)), None)
+        if kind:
+            raise forms.ValidationError(
+                _("This is not a CSV file: it is %(kind)s. Save or export the data as CSV (UTF-8) and upload that file."),
+                code="not_csv",
+                params={"kind": kind},
+            )
+        if b"\x00" in head:
+            raise forms.ValidationError(
+                _("This is not a CSV file: it contains binary data. Save or export the data as CSV (UTF-8) and upload that file."),
+                code="not_csv",
             )
         return upload
 

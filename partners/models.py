@@ -411,15 +411,33 @@ class Sale(models.Model):
 
     Amounts keep the 4 decimals ERP systems export (NUMERIC(18,4)); a negative amount is a credit
     note. The foreign keys carry no single-column index of their own: lookups go through the
-    (partner, invoice_date) index, and fewer indexes keep million-row imports fast.
+    (partner, invoice_date) index, and fewer indexes keep million-row imports fast. On PostgreSQL
+    they are guarded by set-based statement triggers (migration 0004) instead of per-row foreign-key
+    constraints, which cost a million-row import half a minute of checks.
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="sales", verbose_name=_("partner"), db_index=False)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="sales", verbose_name=_("partner"), db_index=False, db_constraint=False
+    )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="sales", verbose_name=_("customer"), db_index=False
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales",
+        verbose_name=_("customer"),
+        db_index=False,
+        db_constraint=False,
     )
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="sales", verbose_name=_("product"), db_index=False
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales",
+        verbose_name=_("product"),
+        db_index=False,
+        db_constraint=False,
     )
     invoice_date = models.DateField(_("invoice date"))
     paid_date = models.DateField(_("paid date"), null=True, blank=True)
@@ -453,7 +471,7 @@ class Sale(models.Model):
 class SalesMonth(models.Model):
     """Monthly sales of one partner, kept up to date by every import (dashboards never scan sales)."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sales_months", db_index=False)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sales_months", db_index=False, db_constraint=False)
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     revenue = models.DecimalField(_("revenue"), max_digits=20, decimal_places=4, default=0)
     paid_revenue = models.DecimalField(_("paid revenue"), max_digits=20, decimal_places=4, default=0)
@@ -478,7 +496,7 @@ class SalesMonth(models.Model):
 class SalesMonthDetail(models.Model):
     """Monthly sales of one partner by product category and country (the customer's, else the partner's)."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sales_month_details", db_index=False)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sales_month_details", db_index=False, db_constraint=False)
     month = models.DateField(_("month"))
     category = models.CharField(_("category"), max_length=120, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
@@ -567,3 +585,80 @@ class ImportJob(models.Model):
     @property
     def is_finished(self):
         return self.status not in (ImportStatus.PENDING, ImportStatus.RUNNING)
+
+
+# --- Certifications and deal registrations (tier qualification and incentive rules read them) -----
+
+
+class Certification(models.Model):
+    """A certification a partner's contact earned; `partner` repeats the contact's for scoping."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="certifications", verbose_name=_("contact"))
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="certifications", verbose_name=_("partner"))
+    name = models.CharField(_("name"), max_length=200)
+    earned_on = models.DateField(_("earned on"))
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-earned_on", "-id"]
+        verbose_name = _("certification")
+        verbose_name_plural = _("certifications")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gte=F("earned_on")), name="certification_expires_after_earned"
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "earned_on"], name="certification_partner_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.contact_id})"
+
+    def clean(self):
+        errors = {}
+        if self.contact_id and self.partner_id and self.contact.partner_id != self.partner_id:
+            errors["contact"] = _("The contact must belong to the same partner.")
+        if self.expires_on and self.earned_on and self.expires_on < self.earned_on:
+            errors["expires_on"] = _("A certification cannot expire before it is earned.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class DealStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class DealRegistration(models.Model):
+    """A deal a partner registered to claim it; approved (and later won) deals count for tiers."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deal_registrations", verbose_name=_("partner"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="deal_registrations", verbose_name=_("customer")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, default=0)
+    status = models.CharField(_("status"), max_length=12, choices=DealStatus.choices, default=DealStatus.SUBMITTED)
+    registered_on = models.DateField(_("registered on"), default=timezone.localdate)
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-registered_on", "-id"]
+        verbose_name = _("deal registration")
+        verbose_name_plural = _("deal registrations")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="deal_registration_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(decided_on__isnull=True) | Q(decided_on__gte=F("registered_on")), name="deal_decided_after_registered"
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "status", "registered_on"], name="deal_partner_status_idx")]
+
+    def __str__(self):
+        return self.title

@@ -7,6 +7,7 @@ the bulk API are ImportJobs too and show up in the same list.
 """
 
 import csv
+import logging
 
 from django.db import transaction
 from django.http import HttpResponse
@@ -24,6 +25,7 @@ from .models import ImportChannel, ImportEntity, ImportJob
 from .tasks import run_import_job
 from .views import ManagerRequiredMixin, _csv_cell, _page, _querystring_without_page
 
+logger = logging.getLogger(__name__)
 ERRORS_SHOWN = 200  # rejected rows listed on the job page; the CSV download has all the stored ones
 
 
@@ -61,6 +63,7 @@ def _status_context(job):
     errors = job.errors if job.is_finished else []
     return {
         "job": job,
+        "rejected": jobs.is_rejected(job),
         "phase": phase,
         "percent": percent,
         "duration": duration_text(job.duration),
@@ -113,12 +116,21 @@ class ImportCreateView(ManagerRequiredMixin, View):
             options=form.options(),
             created_by=request.user,
             file_name=upload.name,
-            content=upload.read(),
+            content=upload,
         )
-        # robust: the job is recorded whatever happens to the task; when tasks run eagerly (no
-        # broker), an import that fails is marked "failed" on the job page instead of a 500 here.
-        transaction.on_commit(lambda: run_import_job.delay(job_id=job.pk), robust=True)
+        transaction.on_commit(lambda: _enqueue(job.pk))
         return redirect("partners:import_detail", pk=job.pk)
+
+
+def _enqueue(job_id):
+    """Hand the job to a worker. The job is recorded whatever happens here: a queue that cannot be
+    reached fails the job (instead of leaving it waiting forever), and when tasks run eagerly (no
+    broker) an import that fails is marked "failed" on the job page instead of a 500 here."""
+    try:
+        run_import_job.delay(job_id=job_id)
+    except Exception:
+        logger.exception("Import %s: could not run or queue its task", job_id)
+        jobs.fail_unqueued(job_id=job_id)
 
 
 def _upload_context(form):
@@ -133,7 +145,7 @@ class ImportDetailView(ManagerRequiredMixin, View):
     permission_required = "partners.view_importjob"
 
     def get(self, request, pk):
-        job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+        job = jobs.fail_if_stale(get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk))
         return render(request, "partners/imports/detail.html", _status_context(job))
 
 
@@ -144,7 +156,7 @@ class ImportProgressView(ManagerRequiredMixin, View):
     permission_required = "partners.view_importjob"
 
     def get(self, request, pk):
-        job = get_object_or_404(ImportJob, pk=pk)
+        job = jobs.fail_if_stale(get_object_or_404(ImportJob, pk=pk))
         return render(request, "partners/imports/_progress.html", _status_context(job))
 
 

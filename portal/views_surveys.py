@@ -64,19 +64,8 @@ def answers_from_post(post, questions):
         if question is not None and question.kind == QuestionKind.MULTIPLE:
             data[question_id] = [value.strip() for value in post.getlist(key) if value.strip()]
         else:
-            # Stripped, so that a required text answered with blanks only counts as not answered.
             data[question_id] = post.get(key, "").strip()
     return data
-
-
-def input_errors(data):
-    """What the database would refuse before the service looks at the answers (NUL characters)."""
-    errors = {}
-    for question_id, value in data.items():
-        values = value if isinstance(value, list) else [value]
-        if any("\x00" in str(item) for item in values):
-            errors[f"q{question_id}"] = [_("The answer contains characters that are not allowed.")]
-    return errors
 
 
 def error_dict(error):
@@ -154,9 +143,6 @@ class SurveyAnswerView(PartnerUserRequiredMixin, View):
         submit = request.POST.get("action") == "submit"
         data = answers_from_post(request.POST, {str(question.pk): question for question in invitation.wave.survey.questions.all()})
         try:
-            problems = input_errors(data)
-            if problems:
-                raise ValidationError(problems)
             if submit:
                 services.response_submit(invitation=invitation, data=data)
             else:

@@ -175,26 +175,36 @@ class AnswerInline(ReadOnlyInline):
 
 @admin.register(Response)
 class ResponseAdmin(ReadOnlyAdmin):
+    """Responses of named surveys only: an anonymous response shown with its partner could be traced to its author."""
+
     list_display = ["wave", "partner", "respondent", "submitted_at"]
-    list_filter = [("wave__survey", admin.RelatedOnlyFieldListFilter), "wave__survey__is_anonymous"]
+    list_filter = [("wave__survey", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["wave__survey", "partner", "user"]
     search_fields = ["partner__name", "user__email", "wave__name"]
     fields = ["wave", "partner", "user", "submitted_at"]
     date_hierarchy = "submitted_at"
     inlines = [AnswerInline]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(wave__survey__is_anonymous=False)
+
     @admin.display(description=_("user"))
     def respondent(self, obj):
-        return obj.user or _("anonymous")
+        return obj.user or "—"
 
 
 @admin.register(Answer)
 class AnswerAdmin(ReadOnlyAdmin):
+    """Answers of named surveys only, like the responses: anonymous answers are read on the results page."""
+
     list_display = ["question", "response", "number", "text_excerpt"]
     list_filter = ["question__kind", ("question__survey", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["question", "response__wave__survey", "response__partner"]
     search_fields = ["text", "question__text_en"]
     fields = ["response", "question", "number", "choices", "text"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(response__wave__survey__is_anonymous=False)
 
     @admin.display(description=_("text"))
     def text_excerpt(self, obj):

@@ -461,6 +461,7 @@ class IdeaSerializer(serializers.ModelSerializer):
             "events",
         ]
         read_only_fields = ["partner", "merged_into", "first_answered_at", "created_at", "updated_at"]
+        extra_kwargs = {"body": {"max_length": services.IDEA_BODY_MAX}}
 
     def get_author_name(self, idea) -> str:
         return _display_name(idea.author)
@@ -468,11 +469,13 @@ class IdeaSerializer(serializers.ModelSerializer):
 
 class IdeaStatusInputSerializer(serializers.Serializer):
     status = NamedEnumField("IdeaStatusEnum", IdeaStatus.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("Shown to the partner with the change."))
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=services.REPLY_MAX, help_text=_("Shown to the partner with the change.")
+    )
 
 
 class IdeaReplyInputSerializer(serializers.Serializer):
-    body = serializers.CharField()
+    body = serializers.CharField(max_length=services.REPLY_MAX)
 
 
 class IdeaMergeInputSerializer(serializers.Serializer):

@@ -47,16 +47,28 @@ def idea_event(*, idea_id, event_id):
     _send(template="idea_update", context={"idea": idea, "event": event, "link": link}, to=[idea.author.email])
 
 
-def idea_posted(*, idea_id):
-    idea = Idea.objects.select_related("partner", "author").get(pk=idea_id)
-    recipients = set()
-    if idea.partner.account_manager and idea.partner.account_manager.email:
-        recipients.add(idea.partner.account_manager.email)
-    if not recipients:
-        recipients.update(
+def channel_team_emails(partner):
+    """Who hears of a partner's posts and comments: its account manager, or else every active channel manager."""
+    manager = partner.account_manager
+    if manager is not None and manager.is_active and manager.email:
+        return [manager.email]
+    return sorted(
+        set(
             User.objects.filter(Q(groups__name=MANAGER_GROUP) | Q(is_superuser=True), is_active=True)
             .exclude(email="")
             .values_list("email", flat=True)
         )
+    )
+
+
+def idea_posted(*, idea_id):
+    idea = Idea.objects.select_related("partner__account_manager", "author").get(pk=idea_id)
     link = settings.SITE_URL + reverse("surveys:idea_detail", args=[idea.pk])
-    _send(template="idea_posted", context={"idea": idea, "link": link}, to=sorted(recipients))
+    _send(template="idea_posted", context={"idea": idea, "link": link}, to=channel_team_emails(idea.partner))
+
+
+def idea_commented(*, idea_id, event_id):
+    idea = Idea.objects.select_related("partner__account_manager").get(pk=idea_id)
+    event = IdeaEvent.objects.select_related("author").get(pk=event_id, idea=idea)
+    link = settings.SITE_URL + reverse("surveys:idea_detail", args=[idea.pk])
+    _send(template="idea_comment", context={"idea": idea, "event": event, "link": link}, to=channel_team_emails(idea.partner))

@@ -90,7 +90,10 @@ def _responses(wave, group):
 def wave_results(*, wave: Wave, group=None) -> WaveResults:
     """Results of a wave, optionally for one group of partners ({"tier_id": 3}, {"partner_type": "msp"}).
 
-    Anonymous surveys show nothing for a group with fewer than five answers.
+    Anonymous surveys show results only for groups of at least five answers: nothing for a group
+    with fewer than five responses, nothing for a group whose complement in the wave has one to four
+    (the whole wave's figures minus the group's would show theirs), and no figures for a question
+    answered fewer than five times.
     """
     survey = wave.survey
     responses = _responses(wave, group)
@@ -100,6 +103,9 @@ def wave_results(*, wave: Wave, group=None) -> WaveResults:
         invitations = invitations.filter(**{f"partner__{key}": value for key, value in group.items()})
     invited = invitations.values("partner_id").distinct().count() if survey.one_response_per_partner else invitations.count()
     hidden = survey.is_anonymous and answered < ANONYMITY_THRESHOLD
+    if survey.is_anonymous and group and not hidden:
+        rest = Response.objects.filter(wave=wave).count() - answered
+        hidden = 0 < rest < ANONYMITY_THRESHOLD
     questions = list(survey.questions.prefetch_related("choices"))
     results = []
     answers = Answer.objects.filter(response__in=responses)
@@ -111,33 +117,59 @@ def wave_results(*, wave: Wave, group=None) -> WaveResults:
     for row in answers.filter(number__isnull=False).values("question_id", "number").annotate(n=Count("id")):
         value_counts.setdefault(row["question_id"], {})[row["number"]] = row["n"]
     choice_counts = {row["choices"]: row["n"] for row in answers.filter(choices__isnull=False).values("choices").annotate(n=Count("id"))}
+    choice_answers = dict(
+        answers.filter(question__kind__in=[QuestionKind.SINGLE, QuestionKind.MULTIPLE])
+        .values("question_id")
+        .annotate(n=Count("id"))
+        .values_list("question_id", "n")
+    )
     texts = {}
     if not hidden:
-        for question_id, text in answers.exclude(text="").order_by("-response__submitted_at").values_list("question_id", "text"):
+        # Anonymous texts in the order of their random key: the order of submission would help tell who wrote what.
+        order = "response__respondent_key" if survey.is_anonymous else "-response__submitted_at"
+        for question_id, text in answers.exclude(text="").order_by(order).values_list("question_id", "text"):
             texts.setdefault(question_id, []).append(text)
     text_counts = dict(answers.exclude(text="").values("question_id").annotate(n=Count("id")).values_list("question_id", "n"))
     for question in questions:
-        result = QuestionResult(question=question, hidden=hidden)
         if question.kind in (QuestionKind.NPS, QuestionKind.RATING):
             row = numeric.get(question.pk)
+            count = row["n"] if row else 0
+        elif question.has_choices:
+            count = choice_answers.get(question.pk, 0)
+        else:
+            count = text_counts.get(question.pk, 0)
+        question_hidden = hidden or (survey.is_anonymous and count < ANONYMITY_THRESHOLD)
+        result = QuestionResult(question=question, count=count, hidden=question_hidden)
+        if question_hidden:
+            results.append(result)
+            continue
+        if question.kind in (QuestionKind.NPS, QuestionKind.RATING):
             counts = value_counts.get(question.pk, {})
-            result.count = row["n"] if row else 0
-            if not hidden:
-                result.average = Decimal(str(row["avg"])).quantize(Decimal("0.01")) if row else None
-                result.distribution = [(value, counts.get(value, 0)) for value in question.scale]
-                if question.kind == QuestionKind.NPS:
-                    scores = [value for value, n in counts.items() for _ in range(n)]
-                    result.nps = nps_from_scores(scores)
+            result.average = Decimal(str(row["avg"])).quantize(Decimal("0.01")) if row else None
+            result.distribution = [(value, counts.get(value, 0)) for value in question.scale]
+            if question.kind == QuestionKind.NPS:
+                result.nps = nps_from_scores([value for value, n in counts.items() for _ in range(n)])
         elif question.has_choices:
             result.distribution = [(choice.text, choice_counts.get(choice.pk, 0)) for choice in question.choices.all()]
-            result.count = answers.filter(question=question).count() if not hidden else 0
-            if hidden:
-                result.distribution = []
         else:
-            result.count = text_counts.get(question.pk, 0)
             result.texts = texts.get(question.pk, [])
         results.append(result)
     return WaveResults(wave=wave, invited=invited, answered=answered, questions=results, hidden=hidden)
+
+
+def suppress_small_groups(rows):
+    """Hide the groups of an anonymous breakdown that have fewer than five answers, and enough others with them.
+
+    `rows` is [(label, NpsFigures)] covering every answer of the wave. Hiding only the small groups
+    is not enough: the wave's total minus the groups shown would give the hidden ones away. So while
+    the hidden groups hold one to four answers between them, the smallest group still shown is
+    hidden too. Returns [(label, NpsFigures or None)] in the same order.
+    """
+    hidden = {index for index, (_label, figures) in enumerate(rows) if figures.count < ANONYMITY_THRESHOLD}
+    shown = sorted((index for index in range(len(rows)) if index not in hidden), key=lambda index: (rows[index][1].count, index))
+    while shown and 0 < sum(rows[index][1].count for index in hidden) < ANONYMITY_THRESHOLD:
+        hidden.add(shown.pop(0))
+    return [(label, None if index in hidden else figures) for index, (label, figures) in enumerate(rows)]
 
 
 BREAKDOWNS = {
@@ -150,7 +182,8 @@ BREAKDOWNS = {
 def nps_breakdown(*, wave: Wave, by: str):
     """NPS of a wave's NPS answers per tier, partner type or territory: [(label, NpsFigures|None)].
 
-    A group of an anonymous survey with fewer than five answers shows None (hidden).
+    For an anonymous survey, groups with fewer than five answers show None (hidden), and so do the
+    groups hidden with them so the small ones cannot be worked out (`suppress_small_groups`).
     """
     label_field, _id_field = BREAKDOWNS[by]
     answers = Answer.objects.filter(response__wave=wave, question__kind=QuestionKind.NPS, number__isnull=False)
@@ -160,12 +193,11 @@ def nps_breakdown(*, wave: Wave, by: str):
         passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
         detractors=Count("id", filter=Q(number__lte=6)),
     )
-    anonymous = wave.survey.is_anonymous
-    result = []
-    for row in rows.order_by("label"):
-        figures = NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"])
-        result.append((row["label"] or "—", None if anonymous and figures.count < ANONYMITY_THRESHOLD else figures))
-    return result
+    result = [
+        (row["label"] or "—", NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]))
+        for row in rows.order_by("label")
+    ]
+    return suppress_small_groups(result) if wave.survey.is_anonymous else result
 
 
 def nps_trend(*, survey):
@@ -192,38 +224,54 @@ def nps_trend(*, survey):
     return trend
 
 
-def partner_satisfaction(*, as_of=None, months=12):
-    """Partner-level satisfaction for the loyalty score: {partner_id: {...}} over the last `months`.
+def partner_satisfaction(*, partner_ids=None, since=None, as_of=None, months=12):
+    """Partner-level satisfaction for the loyalty score: {partner_id: figures}, in one query.
 
-    Only named (non-anonymous) surveys count: a per-partner figure from an anonymous survey would
-    reveal a small company's answers. A partner without answers is absent from the result (the
-    component is missing, not zero).
+    The window is [since, as_of): `as_of` defaults to now, `since` to `months` before it. Figures
+    per partner: "responses" (those with at least one answer), "nps" (Decimal, -100..100, None
+    without NPS answers), "nps_answers", "nps_average", "avg_rating" (mean of the 1-5 ratings,
+    None without any) and "rating_answers". A partner without responses is absent (the component
+    is missing, not zero); `partner_ids` limits the result to those partners.
+
+    Anonymous surveys do not count. Their responses do keep the partner (for the results'
+    breakdowns), but a partner-level figure would be a group of one company, often of one person,
+    and a daily loyalty snapshot that moves when one anonymous answer arrives, read next to the
+    invitation's answered-at time, would trace that answer to its author.
     """
     as_of = as_of or timezone.now()
-    since = as_of - timedelta(days=round(months * 30.44))
+    since = since if since is not None else as_of - timedelta(days=round(months * 30.44))
     answers = Answer.objects.filter(
         response__submitted_at__gte=since,
         response__submitted_at__lt=as_of,
         response__wave__survey__is_anonymous=False,
-        number__isnull=False,
+    )
+    if partner_ids is not None:
+        answers = answers.filter(response__partner_id__in=list(partner_ids))
+    nps = Q(question__kind=QuestionKind.NPS, number__isnull=False)
+    rating = Q(question__kind=QuestionKind.RATING, number__isnull=False)
+    rows = (
+        answers.values("response__partner_id")
+        .annotate(
+            responses=Count("response_id", distinct=True),
+            nps_count=Count("id", filter=nps),
+            nps_average=Avg("number", filter=nps),
+            promoters=Count("id", filter=nps & Q(number__gte=9)),
+            detractors=Count("id", filter=nps & Q(number__lte=6)),
+            rating_count=Count("id", filter=rating),
+            rating_average=Avg("number", filter=rating),
+        )
+        .order_by()
     )
     figures = {}
-    rows = answers.values("response__partner_id").annotate(
-        nps_count=Count("id", filter=Q(question__kind=QuestionKind.NPS)),
-        nps_average=Avg("number", filter=Q(question__kind=QuestionKind.NPS)),
-        promoters=Count("id", filter=Q(question__kind=QuestionKind.NPS, number__gte=9)),
-        detractors=Count("id", filter=Q(question__kind=QuestionKind.NPS, number__lte=6)),
-        rating_count=Count("id", filter=Q(question__kind=QuestionKind.RATING)),
-        rating_average=Avg("number", filter=Q(question__kind=QuestionKind.RATING)),
-    )
     for row in rows:
-        nps = NpsFigures(row["nps_count"], row["promoters"], row["nps_count"] - row["promoters"] - row["detractors"], row["detractors"])
+        passives = row["nps_count"] - row["promoters"] - row["detractors"]
         figures[row["response__partner_id"]] = {
+            "responses": row["responses"],
+            "nps": NpsFigures(row["nps_count"], row["promoters"], passives, row["detractors"]).score,
             "nps_answers": row["nps_count"],
             "nps_average": row["nps_average"],
-            "nps": nps.score,
+            "avg_rating": row["rating_average"],
             "rating_answers": row["rating_count"],
-            "rating_average": row["rating_average"],
         }
     return figures
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from modeltranslation.utils import get_translation_fields
+from modeltranslation.settings import AVAILABLE_LANGUAGES
+from modeltranslation.utils import build_localized_fieldname
 
 from partners.models import Membership, Partner
 
@@ -29,21 +30,52 @@ from .models import (
 
 User = get_user_model()
 
+TEXT_ANSWER_MAX = 5000
+IDEA_TITLE_MAX = 200
+IDEA_BODY_MAX = 10_000
+REPLY_MAX = 5000
+
+
+def _contains_nul(value):
+    """PostgreSQL text and jsonb cannot hold NUL characters: refused here rather than failing in the database."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(item, str) and "\x00" in item for item in values)
+
+
+def _clean_text(value, *, required_message, max_length):
+    """A stripped text, or the message that refuses it: (text, None) or (None, message)."""
+    if not isinstance(value, str):
+        return None, _("Enter text.")
+    if "\x00" in value:
+        return None, _("The text contains characters that are not allowed.")
+    value = value.strip()
+    if not value and required_message:
+        return None, required_message
+    if len(value) > max_length:
+        return None, _("Keep it to %(max)s characters at most (this text has %(length)s).") % {"max": max_length, "length": len(value)}
+    return value, None
+
 
 # --- surveys and waves ----------------------------------------------------------------------------
 
 
 @transaction.atomic
 def survey_duplicate(*, survey: Survey, by) -> Survey:
-    """A copy of a survey with its questions and choices in every language, without waves."""
+    """A copy of a survey with its questions and choices in every language, without waves.
+
+    Each title gets the "Copy of" prefix in its own language (cut to the title's length).
+    """
     copy = Survey.objects.get(pk=survey.pk)
     copy.pk = None
     copy.created_by = by
     copy.is_archived = False  # a copy is made to be used: it starts among the active surveys
-    for field in get_translation_fields("title"):
+    max_length = Survey._meta.get_field("title").max_length
+    for language in AVAILABLE_LANGUAGES:
+        field = build_localized_fieldname("title", language)
         value = getattr(copy, field)
         if value:
-            setattr(copy, field, _("Copy of %(title)s") % {"title": value})
+            with translation.override(language):
+                setattr(copy, field, (_("Copy of %(title)s") % {"title": value})[:max_length])
     copy.save()
     copy.tiers.set(survey.tiers.all())
     copy.territories.set(survey.territories.all())
@@ -65,18 +97,19 @@ def question_validate(*, question: Question, choice_texts=None):
 
 
 @transaction.atomic
-def wave_create(*, survey: Survey, name: str, opens_at, closes_at, by=None) -> Wave:
+def wave_create(*, survey: Survey, name: str, opens_at, closes_at, by=None, now=None) -> Wave:
     """Schedule a wave; invitations go out when it opens (now, if it opens now)."""
+    now = now or timezone.now()
     if closes_at <= opens_at:
         raise ValidationError({"closes_at": _("A wave must close after it opens.")})
-    if closes_at <= timezone.now():
+    if closes_at <= now:
         raise ValidationError({"closes_at": _("This date is in the past.")})
     if not survey.questions.exists():
         raise ValidationError(_("Add at least one question before opening a wave."))
     if Wave.objects.filter(survey=survey, name=name).exists():
         raise ValidationError({"name": _("This survey already has a wave with that name.")})
     wave = Wave.objects.create(survey=survey, name=name, opens_at=opens_at, closes_at=closes_at)
-    if opens_at <= timezone.now():
+    if opens_at <= now:
         transaction.on_commit(lambda: _send_invitations_task(wave.pk))
     return wave
 
@@ -87,12 +120,22 @@ def _send_invitations_task(wave_id):
     send_wave_invitations.delay(wave_id=wave_id)
 
 
-def wave_close(*, wave: Wave, by=None) -> Wave:
-    """Close a wave now (answers after this are refused)."""
-    now = timezone.now()
-    if wave.closes_at > now:
+@transaction.atomic
+def wave_close(*, wave: Wave, by=None, now=None) -> Wave:
+    """Close a wave now: answers and reminders stop.
+
+    A wave that has not opened yet is cancelled: its dates move to now (closed the moment it
+    "opens"), so it never opens and nobody is invited; it stays listed as closed with no invitations.
+    """
+    now = now or timezone.now()
+    wave = Wave.objects.select_for_update().get(pk=wave.pk)
+    if wave.closes_at <= now:
+        raise ValidationError(_("This wave is already closed."))
+    if wave.opens_at > now:
+        wave.opens_at, wave.closes_at = now - timedelta(seconds=1), now
+    else:
         wave.closes_at = max(now, wave.opens_at + timedelta(seconds=1))
-        wave.save(update_fields=["closes_at"])
+    wave.save(update_fields=["opens_at", "closes_at"])
     return wave
 
 
@@ -104,7 +147,9 @@ def wave_invite(*, wave: Wave, now=None) -> list:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        claimed = Wave.objects.filter(pk=wave.pk, invitations_sent_at__isnull=True, opens_at__lte=now).update(invitations_sent_at=now)
+        claimed = Wave.objects.filter(pk=wave.pk, invitations_sent_at__isnull=True, opens_at__lte=now, closes_at__gt=now).update(
+            invitations_sent_at=now
+        )
         if not claimed:
             return []
         partners = Partner.objects.filter(wave.survey.audience_filter())
@@ -172,7 +217,10 @@ def period_name(recurrence, start):
 
 
 def pulse_waves_create(*, now=None) -> list:
-    """For every recurring survey, open this period's wave if it does not exist yet (idempotent)."""
+    """For every recurring survey, open this period's wave if it does not exist yet (idempotent).
+
+    Every date comes from `now`, so a run for a given moment (a test, a catch-up) decides as it would have then.
+    """
     now = now or timezone.now()
     today = timezone.localdate(now)
     created = []
@@ -182,7 +230,9 @@ def pulse_waves_create(*, now=None) -> list:
             continue
         try:
             with transaction.atomic():
-                created.append(wave_create(survey=survey, name=name, opens_at=now, closes_at=now + timedelta(days=survey.wave_length_days)))
+                created.append(
+                    wave_create(survey=survey, name=name, opens_at=now, closes_at=now + timedelta(days=survey.wave_length_days), now=now)
+                )
         except (IntegrityError, ValidationError):
             continue  # a concurrent run created it first
     return created
@@ -191,10 +241,16 @@ def pulse_waves_create(*, now=None) -> list:
 # --- answering ------------------------------------------------------------------------------------
 
 
+def _is_empty(value):
+    """No answer: nothing, an empty list, or a text of blanks only."""
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
 def _value_errors(question, value, *, complete):
     """Why `value` is not a valid answer to `question` (empty list when it is)."""
-    empty = value in (None, "", [])
-    if empty:
+    if _contains_nul(value):
+        return [_("The answer contains characters that are not allowed.")]
+    if _is_empty(value):
         return [_("This question needs an answer.")] if complete and question.is_required else []
     if question.kind in (QuestionKind.NPS, QuestionKind.RATING):
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -208,7 +264,11 @@ def _value_errors(question, value, *, complete):
             return [_("Choose a score from %(low)s to %(high)s.") % {"low": low, "high": high}]
         return []
     if question.kind == QuestionKind.TEXT:
-        return [] if isinstance(value, str) and len(value) <= 5000 else [_("The answer is too long (5000 characters at most).")]
+        if not isinstance(value, str):
+            return [_("Write the answer as text.")]
+        if len(value.strip()) > TEXT_ANSWER_MAX:
+            return [_("The answer is too long (%(max)s characters at most).") % {"max": TEXT_ANSWER_MAX}]
+        return []
     ids = value if isinstance(value, list) else [value]
     if question.kind == QuestionKind.SINGLE and len(ids) != 1:
         return [_("Choose one option.")]
@@ -223,7 +283,11 @@ def _value_errors(question, value, *, complete):
 
 
 def answers_validate(*, survey: Survey, data: dict, complete: bool) -> dict:
-    """Check answers keyed by question id; raise ValidationError {"q<id>": [messages]}."""
+    """Check answers keyed by question id; raise ValidationError {"q<id>": [messages]}.
+
+    Returns the answers given, keyed by question id as a string, texts stripped; a text of blanks
+    only counts as no answer.
+    """
     questions = {str(question.pk): question for question in survey.questions.prefetch_related("choices")}
     unknown = set(map(str, data)) - set(questions)
     errors = {}
@@ -235,7 +299,12 @@ def answers_validate(*, survey: Survey, data: dict, complete: bool) -> dict:
             errors[f"q{key}"] = problems
     if errors:
         raise ValidationError(errors)
-    return {key: data.get(key, data.get(int(key))) for key in questions if data.get(key, data.get(int(key))) not in (None, "", [])}
+    answers = {}
+    for key, question in questions.items():
+        value = data.get(key, data.get(int(key)))
+        if not _is_empty(value):
+            answers[key] = value.strip() if question.kind == QuestionKind.TEXT else value
+    return answers
 
 
 def _require_open(wave, now):
@@ -249,12 +318,18 @@ def _company_response_exists(invitation):
 
 @transaction.atomic
 def draft_save(*, invitation: Invitation, data: dict, now=None) -> Invitation:
-    """Save partial answers on the invitation (nothing is counted until submitted)."""
+    """Save partial answers on the invitation (nothing is counted until submitted).
+
+    Refused like a submission would be: after the close, once answered, and once a colleague has
+    sent the company's answer to a one-answer-per-company survey.
+    """
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().select_related("wave__survey").get(pk=invitation.pk)
     _require_open(invitation.wave, now)
     if invitation.responded_at:
         raise ValidationError(_("You have already answered this survey."))
+    if invitation.wave.survey.one_response_per_partner and _company_response_exists(invitation):
+        raise ValidationError(_("A colleague has already answered this survey for your company."))
     invitation.draft = answers_validate(survey=invitation.wave.survey, data=data, complete=False)
     invitation.save(update_fields=["draft"])
     return invitation
@@ -297,7 +372,7 @@ def response_submit(*, invitation: Invitation, data: dict, now=None) -> Response
         if question.kind in (QuestionKind.NPS, QuestionKind.RATING):
             answer.number = int(value)
         elif question.kind == QuestionKind.TEXT:
-            answer.text = value.strip()
+            answer.text = value
         answer.save()
         if question.has_choices:
             answer.choices.set(
@@ -319,7 +394,13 @@ def _notify_idea(idea_id, event_id):
 
 
 def idea_post(*, partner: Partner, author, kind: str, title: str, body: str) -> Idea:
-    idea = Idea(partner=partner, author=author, kind=kind, title=title.strip(), body=body.strip())
+    """Post a partner's idea, concern or question; the channel team is told after commit."""
+    title, title_error = _clean_text(title, required_message=_("Give your post a title."), max_length=IDEA_TITLE_MAX)
+    body, body_error = _clean_text(body, required_message=_("Describe your idea, concern or question."), max_length=IDEA_BODY_MAX)
+    errors = {field: message for field, message in (("title", title_error), ("body", body_error)) if message}
+    if errors:
+        raise ValidationError(errors)
+    idea = Idea(partner=partner, author=author, kind=kind, title=title, body=body)
     idea.full_clean()
     idea.save()
     from .tasks import notify_managers_of_idea
@@ -333,6 +414,9 @@ def idea_set_status(*, idea: Idea, status: str, by, note: str = "") -> Idea:
     """Move an idea (and the duplicates merged into it) to a new status; each author is told."""
     if status not in IdeaStatus.values:
         raise ValidationError({"status": _("Unknown status.")})
+    note, note_error = _clean_text(note or "", required_message=None, max_length=REPLY_MAX)
+    if note_error:
+        raise ValidationError({"note": note_error})
     idea = Idea.objects.select_for_update().get(pk=idea.pk)
     if idea.merged_into_id:
         raise ValidationError(_("This idea was merged; change the status of the idea it was merged into."))
@@ -353,13 +437,23 @@ def idea_set_status(*, idea: Idea, status: str, by, note: str = "") -> Idea:
 
 @transaction.atomic
 def idea_reply(*, idea: Idea, by, body: str) -> IdeaEvent:
-    if not body.strip():
-        raise ValidationError({"body": _("Write a reply.")})
-    event = IdeaEvent.objects.create(idea=idea, partner_id=idea.partner_id, kind=IdeaEvent.Kind.REPLY, author=by, body=body.strip())
-    if idea.first_answered_at is None and by is not None and by.is_staff:
-        Idea.objects.filter(pk=idea.pk).update(first_answered_at=event.created_at)
+    """A reply of the channel team (tells the author, answers the idea) or a comment of the partner's users.
+
+    A partner comment tells the channel team (the same people a new post reaches) and does not count
+    as an answer: the idea stays among the unanswered until the team replies or changes its status.
+    """
+    body, error = _clean_text(body, required_message=_("Write a reply."), max_length=REPLY_MAX)
+    if error:
+        raise ValidationError({"body": error})
+    event = IdeaEvent.objects.create(idea=idea, partner_id=idea.partner_id, kind=IdeaEvent.Kind.REPLY, author=by, body=body)
+    if by is not None and by.is_staff:
+        Idea.objects.filter(pk=idea.pk, first_answered_at__isnull=True).update(first_answered_at=event.created_at)
     if by is None or by.is_staff:
         _notify_idea(idea.pk, event.pk)
+    else:
+        from .tasks import notify_managers_of_comment
+
+        transaction.on_commit(lambda: notify_managers_of_comment.delay(idea_id=idea.pk, event_id=event.pk))
     return event
 
 

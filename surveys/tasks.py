@@ -50,3 +50,9 @@ def notify_idea_author(*, idea_id, event_id):
 def notify_managers_of_idea(*, idea_id):
     with scopes_disabled():
         notifications.idea_posted(idea_id=idea_id)
+
+
+@shared_task(**RETRY)
+def notify_managers_of_comment(*, idea_id, event_id):
+    with scopes_disabled():
+        notifications.idea_commented(idea_id=idea_id, event_id=event_id)

@@ -429,38 +429,46 @@ class WaveCreateView(ManagerRequiredMixin, View):
 
 
 class WaveCloseView(ManagerRequiredMixin, View):
-    permission_required = "surveys.change_wave"
+    """Close an open wave now, or cancel a scheduled one (it never opens); the rules are `services.wave_close`'s."""
 
-    def _refuse_unless_open(self, request, survey, wave):
-        if wave.state != "open":
-            messages.error(request, _("Only an open wave can be closed."))
-            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#waves")
-        return None
+    permission_required = "surveys.change_wave"
 
     def get(self, request, pk, wave_pk):
         survey = _survey(pk)
         wave = _wave(survey, wave_pk)
-        refused = self._refuse_unless_open(request, survey, wave)
-        if refused:
-            return refused
+        state = wave.state
+        if state == "closed":
+            messages.error(request, _("This wave is already closed."))
+            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#waves")
+        if state == "scheduled":
+            title = _("Cancel this scheduled wave?")
+            message = _(
+                "Wave “%(name)s” was to open on %(date)s. Cancelled, it never opens: nobody is invited and it is listed as closed."
+            ) % {"name": wave.name, "date": timezone.localtime(wave.opens_at).strftime("%Y-%m-%d %H:%M")}
+            button = _("Yes, cancel the wave")
+        else:
+            title = _("Close this wave now?")
+            message = _(
+                "Wave “%(name)s” closes now instead of on %(date)s: answers are no longer accepted and no more reminders are sent."
+            ) % {"name": wave.name, "date": timezone.localtime(wave.closes_at).strftime("%Y-%m-%d %H:%M")}
+            button = _("Yes, close now")
         return _confirm(
-            request,
-            title=_("Close this wave now?"),
-            message=_("Wave “%(name)s” closes now instead of on %(date)s: answers are no longer accepted and no more reminders are sent.")
-            % {"name": wave.name, "date": timezone.localtime(wave.closes_at).strftime("%Y-%m-%d %H:%M")},
-            button=_("Yes, close now"),
-            cancel_url=reverse("surveys:detail", args=[survey.pk]),
-            danger=True,
+            request, title=title, message=message, button=button, cancel_url=reverse("surveys:detail", args=[survey.pk]), danger=True
         )
 
     def post(self, request, pk, wave_pk):
         survey = _survey(pk)
         wave = _wave(survey, wave_pk)
-        refused = self._refuse_unless_open(request, survey, wave)
-        if refused:
-            return refused
-        services.wave_close(wave=wave, by=request.user)
-        messages.success(request, _("Wave “%(name)s” is closed.") % {"name": wave.name})
+        was_scheduled = wave.state == "scheduled"
+        try:
+            services.wave_close(wave=wave, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            if was_scheduled:
+                messages.success(request, _("Wave “%(name)s” is cancelled; it never opens.") % {"name": wave.name})
+            else:
+                messages.success(request, _("Wave “%(name)s” is closed.") % {"name": wave.name})
         return redirect(reverse("surveys:detail", args=[survey.pk]) + "#waves")
 
 
@@ -550,9 +558,10 @@ def _answer_value(answer):
 class WaveExportView(ManagerRequiredMixin, View):
     """The responses of a wave as CSV, one row per response and one column per question.
 
-    Anonymous surveys leave out the person and the company name (tier, type and territory stay), give
-    the date only, are sorted so that row order says nothing about who answered when, and are not
-    exported below five answers (as the results page).
+    Anonymous surveys export the answers only: no person, company, tier, type, territory or date
+    (a rare combination of those, or the only answer sent on a day next to the invitations'
+    answered-at times, would point at who answered). Rows are sorted on the random respondent key,
+    so their order says nothing either, and nothing is exported below five answers (as the results page).
     """
 
     permission_required = "surveys.view_response"
@@ -566,38 +575,39 @@ class WaveExportView(ManagerRequiredMixin, View):
             messages.error(request, _("Results are shown from five answers on; this anonymous wave has fewer, so nothing is exported."))
             return redirect("surveys:wave_results", pk=survey.pk, wave_pk=wave.pk)
         questions = list(survey.questions.all())
-        responses = responses.select_related("partner__tier", "partner__territory", "user").prefetch_related(
-            Prefetch("answers", queryset=Answer.objects.select_related("question").prefetch_related("choices"))
-        )
-        # The anonymous key is random: sorting on it (within the hour kept) hides the order of submission.
-        responses = responses.order_by("submitted_at", "respondent_key") if anonymous else responses.order_by("submitted_at", "pk")
+        answers = Prefetch("answers", queryset=Answer.objects.select_related("question").prefetch_related("choices"))
+        if anonymous:
+            responses = responses.prefetch_related(answers).order_by("respondent_key")
+        else:
+            responses = (
+                responses.select_related("partner__tier", "partner__territory", "user")
+                .prefetch_related(answers)
+                .order_by("submitted_at", "pk")
+            )
 
         filename = f"{slugify(survey.title)[:50] or 'survey'}-{slugify(wave.name)[:30] or wave.pk}-responses.csv"
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         writer = csv.writer(response)
-        header = [_("Wave"), _("Submitted")]
-        header += (
-            [_("Tier"), _("Partner type"), _("Territory")] if anonymous else [_("Partner"), _("Tier"), _("Partner type"), _("Territory")]
-        )
-        header += [] if anonymous else [_("E-mail")]
+        header = [_("Wave")]
+        if not anonymous:
+            header += [_("Submitted"), _("Partner"), _("Tier"), _("Partner type"), _("Territory"), _("E-mail")]
         header += [question.text for question in questions]
         writer.writerow([_csv_cell(cell) for cell in header])
         for row in responses.iterator(chunk_size=500):
-            partner = row.partner
-            submitted = timezone.localtime(row.submitted_at)
-            cells = [wave.name, submitted.date().isoformat() if anonymous else submitted.strftime("%Y-%m-%d %H:%M")]
+            cells = [wave.name]
             if not anonymous:
-                cells.append(partner.name)
-            cells += [
-                partner.tier.name if partner.tier else "",
-                partner.get_partner_type_display(),
-                partner.territory.name if partner.territory else "",
-            ]
-            if not anonymous:
-                cells.append(row.user.email if row.user else "")
-            answers = {answer.question_id: answer for answer in row.answers.all()}
-            cells += [_answer_value(answers.get(question.pk)) for question in questions]
+                partner = row.partner
+                cells += [
+                    timezone.localtime(row.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                    partner.name,
+                    partner.tier.name if partner.tier else "",
+                    partner.get_partner_type_display(),
+                    partner.territory.name if partner.territory else "",
+                    row.user.email if row.user else "",
+                ]
+            answers_by_question = {answer.question_id: answer for answer in row.answers.all()}
+            cells += [_answer_value(answers_by_question.get(question.pk)) for question in questions]
             writer.writerow([_csv_cell(cell) for cell in cells])
         return response
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "partners",
     "surveys",
+    "incentives",
     "portal",
 ]
 

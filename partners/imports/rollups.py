@@ -17,39 +17,46 @@ ZERO = Value(0, output_field=DecimalField(max_digits=20, decimal_places=4))
 
 def create_affected_table(cursor):
     cursor.execute("DROP TABLE IF EXISTS pl_affected")
-    cursor.execute("CREATE TEMP TABLE pl_affected (partner_id bigint, month date, PRIMARY KEY (partner_id, month)) ON COMMIT DROP")
+    cursor.execute("CREATE TEMP TABLE pl_affected (partner_id bigint, month date) ON COMMIT DROP")  # distinct pairs
 
 
 def refresh_from_affected_table(cursor):
-    """PostgreSQL: rebuild the rollups of every pair in `pl_affected`, in four set-based statements."""
+    """PostgreSQL: rebuild the rollups of every (distinct) pair in `pl_affected`, in four set-based statements.
+
+    A sale is picked by `(partner, its month) IN (pairs)`: the planner hashes the pairs and scans
+    the sales once (or, for a few pairs, walks the (partner, invoice_date) index), where a join on a
+    date range gave it no estimate and a nested loop of one index scan per pair.
+    """
     cursor.execute("ANALYZE pl_affected")
     cursor.execute("DELETE FROM partners_salesmonth m USING pl_affected a WHERE m.partner_id = a.partner_id AND m.month = a.month")
     cursor.execute("DELETE FROM partners_salesmonthdetail m USING pl_affected a WHERE m.partner_id = a.partner_id AND m.month = a.month")
     cursor.execute(
-        """
+        f"""
         INSERT INTO partners_salesmonth (partner_id, month, revenue, paid_revenue, credit_amount, quantity, line_count, customer_count)
-        SELECT a.partner_id, a.month, sum(s.amount), coalesce(sum(s.amount) FILTER (WHERE s.paid_date IS NOT NULL), 0),
+        SELECT s.partner_id, {MONTH}, sum(s.amount), coalesce(sum(s.amount) FILTER (WHERE s.paid_date IS NOT NULL), 0),
                coalesce(sum(s.amount) FILTER (WHERE s.amount < 0), 0), sum(s.quantity), count(*), count(DISTINCT s.customer_id)
-        FROM pl_affected a
-        JOIN partners_sale s ON s.partner_id = a.partner_id AND s.invoice_date >= a.month
-                            AND s.invoice_date < (a.month + interval '1 month')
-        GROUP BY a.partner_id, a.month
+        FROM partners_sale s
+        WHERE {IN_AFFECTED}
+        GROUP BY 1, 2
         """
     )
     cursor.execute(
-        """
+        f"""
         INSERT INTO partners_salesmonthdetail (partner_id, month, category, country, revenue, paid_revenue, quantity, line_count)
-        SELECT a.partner_id, a.month, coalesce(pr.category, ''), coalesce(nullif(c.country, ''), p.country),
+        SELECT s.partner_id, {MONTH}, coalesce(pr.category, ''), coalesce(nullif(c.country, ''), p.country),
                sum(s.amount), coalesce(sum(s.amount) FILTER (WHERE s.paid_date IS NOT NULL), 0), sum(s.quantity), count(*)
-        FROM pl_affected a
-        JOIN partners_sale s ON s.partner_id = a.partner_id AND s.invoice_date >= a.month
-                            AND s.invoice_date < (a.month + interval '1 month')
+        FROM partners_sale s
         JOIN partners_partner p ON p.id = s.partner_id
         LEFT JOIN partners_product pr ON pr.id = s.product_id
         LEFT JOIN partners_customer c ON c.id = s.customer_id
+        WHERE {IN_AFFECTED}
         GROUP BY 1, 2, 3, 4
         """
     )
+
+
+MONTH = "date_trunc('month', s.invoice_date::timestamp)::date"  # timestamp, not timestamptz: no time zone arithmetic
+IN_AFFECTED = f"(s.partner_id, {MONTH}) IN (SELECT a.partner_id, a.month FROM pl_affected a)"
 
 
 def refresh(pairs):
@@ -107,7 +114,7 @@ def rebuild_all():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             create_affected_table(cursor)
-            cursor.execute("INSERT INTO pl_affected SELECT DISTINCT partner_id, date_trunc('month', invoice_date)::date FROM partners_sale")
+            cursor.execute(f"INSERT INTO pl_affected SELECT DISTINCT s.partner_id, {MONTH} FROM partners_sale s")
             refresh_from_affected_table(cursor)
     else:
         refresh(Sale.objects.annotate(m=TruncMonth("invoice_date")).values_list("partner_id", "m").distinct())

@@ -1,10 +1,11 @@
-"""The PostgreSQL sales engine: COPY into a staging table, validate in SQL, one set-based upsert.
+"""The PostgreSQL sales engine: COPY into a staging table, validate in SQL, set-based writes.
 
-No row passes through the ORM: the file is streamed into `COPY ... FROM STDIN`, every rule of
-`values.py` is checked by a few set-based statements (the same error codes), and the good rows are
-upserted on `(source, external_id)` in one `INSERT ... ON CONFLICT DO UPDATE ... WHERE changed`.
-A re-import of an unchanged file therefore writes nothing. The monthly rollups are then rebuilt for
-exactly the (partner, month) pairs whose sales changed, before and after.
+No row passes through the ORM: the file is streamed into `COPY ... FROM STDIN`, one statement
+parses every value, looks up the ids and the sale each line already is (by `(source, external_id)`)
+and checks every rule of `values.py` into one `bad` flag per row; only bad rows are expanded into
+errors (the same codes). New lines are then inserted and changed ones updated in two plain
+statements, so a re-import of an unchanged file writes nothing. The monthly rollups are rebuilt
+for exactly the (partner, month) pairs whose sales changed, before and after.
 """
 
 import io
@@ -66,6 +67,7 @@ QUANTITY_RE = _pattern(values.QUANTITY_RE)
 CURRENCY_RE = _pattern(values.CURRENCY_RE)
 GROUPED_RE = _pattern(values.GROUPED_RE)
 WHITESPACE_SQL = "E' \\t\\r\\n\\u00a0'"  # reader.WHITESPACE
+ADVISORY_LOCK = 0x504C5341  # "PLSA": with hashtext(source), the key that serialises sales imports of one source
 
 
 def _date_sql(column, day_first):
@@ -98,21 +100,22 @@ def run(*, stream, layout, options, progress):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL synchronous_commit = off")
+        if not options.dry_run:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADVISORY_LOCK, options.source])
         _stage(cursor, stream, layout, progress)
         progress(_("Checking rows"), 72)
-        _resolve(cursor, layout, decimal_comma, day_first)
-        cursor.execute("SELECT count(*) FROM pl_rows")
-        result = ImportResult(rows_total=cursor.fetchone()[0], dry_run=options.dry_run)
+        _resolve(cursor, layout, decimal_comma, day_first, options)
+        result = ImportResult(dry_run=options.dry_run)
         _collect_errors(cursor, options, result)
         if result.error_count and not options.allow_partial:
             return result
         if options.dry_run:
-            _count_would_be(cursor, options, result)
+            _count_would_be(cursor, result)
             return result
         progress(_("Writing sales"), 82)
         if options.create_missing:
             _create_missing(cursor)
-        _upsert(cursor, options, result)
+        _write(cursor, options, result)
         progress(_("Updating monthly totals"), 92)
         rollups.refresh_from_affected_table(cursor)
         result.written = True
@@ -245,168 +248,243 @@ def _staged_names(layout):
     return [f"c_{name}" if name in COLUMN_ORDER else f"x_{index}" for index, name in enumerate(layout.columns)]
 
 
-def _resolve(cursor, layout, decimal_comma, day_first):
-    """One pass over the staging rows: parsed values and the ids they refer to (blank rows skipped)."""
+def _checks(create_missing):
+    """(column, SQL giving the error code or NULL, offending value) over `r`, a resolved row.
+
+    The single source of the row rules in SQL: `_resolve` ORs them into one `bad` flag per row, and
+    `_collect_errors` expands only the bad rows into one error per failed check.
+    """
+    unknown_ok = "true" if create_missing else "false"
+
+    def too_precise(number):
+        return f"CASE WHEN {number} ~ '{TOO_PRECISE_RE}' THEN 'too_precise' ELSE 'bad_amount' END"
+
+    return [
+        (
+            "external_id",
+            "CASE WHEN r.ext = '' THEN 'required' WHEN length(r.ext) > 64 THEN 'too_long' WHEN r.duplicated THEN 'duplicate' END",
+            "r.ext",
+        ),
+        (
+            "partner_external_id",
+            "CASE WHEN r.partner_ext = '' THEN 'required' WHEN r.partner_id IS NULL THEN 'unknown_partner' END",
+            "r.partner_ext",
+        ),
+        (
+            "invoice_date",
+            "CASE WHEN r.invoice_date_raw = '' THEN 'required' WHEN r.invoice_date IS NULL THEN 'bad_date' END",
+            "r.invoice_date_raw",
+        ),
+        (
+            "amount",
+            f"CASE WHEN r.amount_raw = '' THEN 'required' WHEN r.amount IS NULL THEN {too_precise('r.amount_n')} END",
+            "r.amount_raw",
+        ),
+        (
+            "customer_external_id",
+            "CASE WHEN length(r.cust) > 64 THEN 'too_long' "
+            f"WHEN r.cust IS NOT NULL AND r.customer_id IS NULL AND NOT {unknown_ok} THEN 'unknown_customer' END",
+            "r.cust",
+        ),
+        (
+            "product_sku",
+            f"CASE WHEN length(r.sku) > 64 THEN 'too_long' WHEN r.sku IS NOT NULL AND r.product_id IS NULL AND NOT {unknown_ok} "
+            "THEN 'unknown_product' END",
+            "r.sku",
+        ),
+        (
+            "quantity",
+            "CASE WHEN r.quantity IS NULL THEN 'bad_quantity' WHEN r.quantity < 0 AND r.amount >= 0 THEN 'negative_quantity' END",
+            "r.quantity_raw",
+        ),
+        ("paid_date", "CASE WHEN r.paid_date_raw <> '' AND r.paid_date IS NULL THEN 'bad_date' END", "r.paid_date_raw"),
+        ("currency", f"CASE WHEN r.currency_raw <> '' AND r.currency_raw !~ '{CURRENCY_RE}' THEN 'bad_currency' END", "r.currency_raw"),
+        (
+            "original_amount",
+            f"CASE WHEN r.original_raw <> '' AND r.original_amount IS NULL THEN {too_precise('r.original_n')} END",
+            "r.original_raw",
+        ),
+    ]
+
+
+SALE_VALUES = ["partner_id", "customer_id", "product_id", "invoice_date", "paid_date", "quantity", "amount", "currency", "original_amount"]
+
+
+def _tuple(alias):
+    return f"({', '.join(f'{alias}.{name}' for name in SALE_VALUES)})"
+
+
+def _resolve(cursor, layout, decimal_comma, day_first, options):
+    """One pass over the staging rows: parsed values, the ids they refer to, the sale they update, one `bad` flag.
+
+    Blank rows are skipped. Each distinct date text is parsed once (`pl_dates`: a few thousand values
+    for a million rows), and every other value once per row.
+    """
     t = {name: _text(layout, name) for name in SALES_COLUMNS}
     # Not a blank row: an OR that stops at the first column with text (the external ID, in a real row).
     names = sorted(_staged_names(layout), key=lambda name: COLUMN_ORDER.get(name[2:], len(COLUMN_ORDER)) if name[0] == "c" else 99)
     anything = " OR ".join(f"btrim({name}, {WHITESPACE_SQL}) <> ''" for name in names)
     cursor.execute(DATE_FUNCTION)
+    cursor.execute("DROP TABLE IF EXISTS pl_dates")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE pl_dates ON COMMIT DROP AS
+        SELECT raw, d, date_trunc('month', d::timestamp)::date AS month
+        FROM (SELECT raw, {_date_sql("raw", day_first)} AS d
+              FROM (SELECT {t["invoice_date"]} AS raw FROM pl_stage UNION SELECT {t["paid_date"]} FROM pl_stage) x) y
+        """
+    )
+    cursor.execute("ANALYZE pl_dates")
+    bad = " OR ".join(f"({code}) IS NOT NULL" for _column, code, _value in _checks(options.create_missing))
     cursor.execute("DROP TABLE IF EXISTS pl_rows")
+    # The window function keeps `r` a subquery of its own, so `bad` reuses its values instead of
+    # computing them again. COLLATE "C": the same equality, a cheaper sort.
     cursor.execute(
         f"""
         CREATE TEMP TABLE pl_rows ON COMMIT DROP AS
-        SELECT s.line, s.ext, s.partner_ext, p.id AS partner_id, s.sku, pr.id AS product_id, s.cust, c.id AS customer_id,
-               s.invoice_date_raw, {_date_sql("s.invoice_date_raw", day_first)} AS invoice_date,
-               s.paid_date_raw, CASE WHEN s.paid_date_raw <> '' THEN {_date_sql("s.paid_date_raw", day_first)} END AS paid_date,
-               s.amount_raw, s.amount_n,
-               CASE WHEN s.amount_n ~ '{AMOUNT_RE}' THEN s.amount_n::numeric(18, 4) END AS amount,
-               s.quantity_raw,
-               CASE WHEN s.quantity_raw = '' THEN 1::numeric(18, 4)
-                    WHEN s.quantity_n ~ '{QUANTITY_RE}' THEN s.quantity_n::numeric(18, 4) END AS quantity,
-               s.original_raw, s.original_n,
-               CASE WHEN s.original_n ~ '{AMOUNT_RE}' THEN s.original_n::numeric(18, 4) END AS original_amount,
-               s.currency AS currency_raw, upper(s.currency) AS currency,
-               count(*) OVER (PARTITION BY s.ext) > 1 AS duplicated
+        SELECT v.*, e.id AS sale_id, e.partner_id AS old_partner_id, date_trunc('month', e.invoice_date::timestamp)::date AS old_month,
+               {_tuple("e")} IS NOT DISTINCT FROM {_tuple("v")} AS same
         FROM (
-            SELECT line, {t["external_id"]} AS ext, {t["partner_external_id"]} AS partner_ext,
-                   nullif({t["product_sku"]}, '') AS sku, nullif({t["customer_external_id"]}, '') AS cust,
-                   {t["invoice_date"]} AS invoice_date_raw, {t["paid_date"]} AS paid_date_raw,
-                   {t["amount"]} AS amount_raw, {_number_sql(t["amount"], decimal_comma)} AS amount_n,
-                   {t["quantity"]} AS quantity_raw, {_number_sql(t["quantity"], decimal_comma)} AS quantity_n,
-                   {t["original_amount"]} AS original_raw, {_number_sql(t["original_amount"], decimal_comma)} AS original_n,
-                   {t["currency"]} AS currency
-            FROM pl_stage
-            WHERE ({anything})
-        ) s
-        LEFT JOIN partners_partner p ON p.external_id = s.partner_ext AND s.partner_ext <> ''
-        LEFT JOIN partners_product pr ON pr.sku = s.sku
-        LEFT JOIN partners_customer c ON c.external_id = s.cust
-        """
+            SELECT r.*, ({bad}) AS bad
+            FROM (
+                SELECT s.line, s.ext, s.partner_ext, p.id AS partner_id, s.sku, pr.id AS product_id, s.cust, c.id AS customer_id,
+                       s.invoice_date_raw, di.d AS invoice_date, di.month, s.paid_date_raw, dp.d AS paid_date,
+                       s.amount_raw, s.amount_n,
+                       CASE WHEN s.amount_n ~ '{AMOUNT_RE}' THEN s.amount_n::numeric(18, 4) END AS amount,
+                       s.quantity_raw,
+                       CASE WHEN s.quantity_raw = '' THEN 1::numeric(18, 4)
+                            WHEN s.quantity_n ~ '{QUANTITY_RE}' THEN s.quantity_n::numeric(18, 4) END AS quantity,
+                       s.original_raw, s.original_n,
+                       CASE WHEN s.original_n ~ '{AMOUNT_RE}' THEN s.original_n::numeric(18, 4) END AS original_amount,
+                       s.currency AS currency_raw, upper(s.currency) AS currency,
+                       count(*) OVER (PARTITION BY s.ext COLLATE "C") > 1 AS duplicated
+                FROM (
+                    SELECT line, {t["external_id"]} AS ext, {t["partner_external_id"]} AS partner_ext,
+                           nullif({t["product_sku"]}, '') AS sku, nullif({t["customer_external_id"]}, '') AS cust,
+                           {t["invoice_date"]} AS invoice_date_raw, {t["paid_date"]} AS paid_date_raw,
+                           {t["amount"]} AS amount_raw, {_number_sql(t["amount"], decimal_comma)} AS amount_n,
+                           {t["quantity"]} AS quantity_raw, {_number_sql(t["quantity"], decimal_comma)} AS quantity_n,
+                           {t["original_amount"]} AS original_raw, {_number_sql(t["original_amount"], decimal_comma)} AS original_n,
+                           {t["currency"]} AS currency
+                    FROM pl_stage
+                    WHERE ({anything})
+                ) s
+                LEFT JOIN partners_partner p ON p.external_id = s.partner_ext AND s.partner_ext <> ''
+                LEFT JOIN partners_product pr ON pr.sku = s.sku
+                LEFT JOIN partners_customer c ON c.external_id = s.cust
+                LEFT JOIN pl_dates di ON di.raw = s.invoice_date_raw
+                LEFT JOIN pl_dates dp ON dp.raw = s.paid_date_raw
+            ) r
+        ) v
+        LEFT JOIN partners_sale e ON e.source = %s AND e.external_id = v.ext
+        """,
+        [options.source],
     )
+    cursor.execute("ANALYZE pl_rows")
 
 
 def _collect_errors(cursor, options, result):
-    unknown_ok = "true" if options.create_missing else "false"
+    """One error per failed check of every bad row (a clean file has none and pays nothing here)."""
+    cursor.execute("SELECT count(*), count(*) FILTER (WHERE bad) FROM pl_rows")
+    result.rows_total, result.rejected = cursor.fetchone()
+    if not result.rejected:
+        return
+    checks = ",\n".join(f"('{column}', {code}, {value})" for column, code, value in _checks(options.create_missing))
     cursor.execute("DROP TABLE IF EXISTS pl_errors")
     cursor.execute(
         f"""
         CREATE TEMP TABLE pl_errors ON COMMIT DROP AS
-        SELECT r.line, e.col, e.code, e.val FROM pl_rows r CROSS JOIN LATERAL (VALUES
-          ('external_id', CASE WHEN r.ext = '' THEN 'required' WHEN length(r.ext) > 64 THEN 'too_long'
-                               WHEN r.duplicated THEN 'duplicate' END, r.ext),
-          ('partner_external_id', CASE WHEN r.partner_ext = '' THEN 'required' WHEN r.partner_id IS NULL THEN 'unknown_partner' END,
-           r.partner_ext),
-          ('invoice_date', CASE WHEN r.invoice_date_raw = '' THEN 'required' WHEN r.invoice_date IS NULL THEN 'bad_date' END,
-           r.invoice_date_raw),
-          ('amount', CASE WHEN r.amount_raw = '' THEN 'required' WHEN r.amount IS NULL THEN
-                        CASE WHEN r.amount_n ~ '{TOO_PRECISE_RE}' THEN 'too_precise' ELSE 'bad_amount' END END, r.amount_raw),
-          ('customer_external_id', CASE WHEN length(r.cust) > 64 THEN 'too_long'
-                                        WHEN r.cust IS NOT NULL AND r.customer_id IS NULL AND NOT {unknown_ok} THEN 'unknown_customer' END,
-           r.cust),
-          ('product_sku', CASE WHEN length(r.sku) > 64 THEN 'too_long'
-                               WHEN r.sku IS NOT NULL AND r.product_id IS NULL AND NOT {unknown_ok} THEN 'unknown_product' END, r.sku),
-          ('quantity', CASE WHEN r.quantity IS NULL THEN 'bad_quantity'
-                            WHEN r.quantity < 0 AND r.amount >= 0 THEN 'negative_quantity' END, r.quantity_raw),
-          ('paid_date', CASE WHEN r.paid_date_raw <> '' AND r.paid_date IS NULL THEN 'bad_date' END, r.paid_date_raw),
-          ('currency', CASE WHEN r.currency_raw <> '' AND r.currency_raw !~ '{CURRENCY_RE}' THEN 'bad_currency' END, r.currency_raw),
-          ('original_amount', CASE WHEN r.original_raw <> '' AND r.original_amount IS NULL THEN
-                        CASE WHEN r.original_n ~ '{TOO_PRECISE_RE}' THEN 'too_precise' ELSE 'bad_amount' END END, r.original_raw)
-        ) AS e(col, code, val)
-        WHERE e.code IS NOT NULL
+        SELECT r.line, e.col, e.code, e.val FROM pl_rows r CROSS JOIN LATERAL (VALUES {checks}) AS e(col, code, val)
+        WHERE r.bad AND e.code IS NOT NULL
         """
     )
-    cursor.execute("SELECT count(*), count(DISTINCT line) FROM pl_errors")
-    result.error_count, result.rejected = cursor.fetchone()
-    if result.error_count:
-        order = " ".join(f"WHEN '{name}' THEN {index}" for name, index in COLUMN_ORDER.items())
-        cursor.execute(f"SELECT line, col, code, val FROM pl_errors ORDER BY line, CASE col {order} END, code LIMIT {STORED_ERRORS}")
-        result.errors = [RowError(line, column, code, value or "") for line, column, code, value in cursor.fetchall()]
-
-
-GOOD_ROWS = "FROM pl_rows r WHERE NOT EXISTS (SELECT 1 FROM pl_errors e WHERE e.line = r.line)"
-CHANGED = """(s.partner_id, s.customer_id, s.product_id, s.invoice_date, s.paid_date, s.quantity, s.amount, s.currency,
-              s.original_amount) IS DISTINCT FROM
-             (r.partner_id, r.customer_id, r.product_id, r.invoice_date, r.paid_date, r.quantity, r.amount, r.currency,
-              r.original_amount)"""
+    cursor.execute("SELECT count(*) FROM pl_errors")
+    result.error_count = cursor.fetchone()[0]
+    order = " ".join(f"WHEN '{name}' THEN {index}" for name, index in COLUMN_ORDER.items())
+    cursor.execute(f"SELECT line, col, code, val FROM pl_errors ORDER BY line, CASE col {order} END, code LIMIT {STORED_ERRORS}")
+    result.errors = [RowError(line, column, code, value or "") for line, column, code, value in cursor.fetchall()]
 
 
 # With `create_missing`, a row whose product or customer is still to be created changes its sale.
-CHANGED_OR_NEW_REFERENCE = f"({CHANGED} OR (r.sku IS NOT NULL AND r.product_id IS NULL) OR (r.cust IS NOT NULL AND r.customer_id IS NULL))"
+CHANGED_OR_NEW_REFERENCE = "(NOT r.same OR (r.sku IS NOT NULL AND r.product_id IS NULL) OR (r.cust IS NOT NULL AND r.customer_id IS NULL))"
 
 
-def _count_would_be(cursor, options, result):
+def _count_would_be(cursor, result):
     cursor.execute(
         f"""
-        SELECT count(*) FILTER (WHERE s.id IS NULL), count(*) FILTER (WHERE s.id IS NOT NULL AND {CHANGED_OR_NEW_REFERENCE}),
-               count(*) FILTER (WHERE s.id IS NOT NULL AND NOT {CHANGED_OR_NEW_REFERENCE})
-        FROM pl_rows r LEFT JOIN partners_sale s ON s.source = %s AND s.external_id = r.ext
-        WHERE NOT EXISTS (SELECT 1 FROM pl_errors e WHERE e.line = r.line)
-        """,
-        [options.source],
+        SELECT count(*) FILTER (WHERE r.sale_id IS NULL), count(*) FILTER (WHERE r.sale_id IS NOT NULL AND {CHANGED_OR_NEW_REFERENCE}),
+               count(*) FILTER (WHERE r.sale_id IS NOT NULL AND NOT {CHANGED_OR_NEW_REFERENCE})
+        FROM pl_rows r WHERE NOT r.bad
+        """
     )
     result.created, result.updated, result.unchanged = cursor.fetchone()
 
 
 def _create_missing(cursor):
-    """With `create_missing`, unknown SKUs and customers become minimal records (named by their key)."""
+    """With `create_missing`, unknown SKUs and customers become minimal records (named by their key).
+
+    A row that gets a new product or customer changes its sale, if it has one: the sale cannot
+    have referred to a record that did not exist.
+    """
     cursor.execute(
-        f"""
+        """
         INSERT INTO partners_product (sku, name, category, is_active, created_at, updated_at)
-        SELECT DISTINCT r.sku, r.sku, '', true, now(), now() {GOOD_ROWS} AND r.sku IS NOT NULL AND r.product_id IS NULL
+        SELECT DISTINCT r.sku, r.sku, '', true, now(), now() FROM pl_rows r WHERE NOT r.bad AND r.sku IS NOT NULL AND r.product_id IS NULL
         ON CONFLICT (sku) DO NOTHING
         """
     )
     cursor.execute(
-        f"""
+        """
         INSERT INTO partners_customer (external_id, name, country, region, segment, created_at, updated_at)
-        SELECT DISTINCT r.cust, r.cust, '', '', '', now(), now() {GOOD_ROWS} AND r.cust IS NOT NULL AND r.customer_id IS NULL
+        SELECT DISTINCT r.cust, r.cust, '', '', '', now(), now()
+        FROM pl_rows r WHERE NOT r.bad AND r.cust IS NOT NULL AND r.customer_id IS NULL
         ON CONFLICT (external_id) DO NOTHING
         """
     )
     cursor.execute(
-        "UPDATE pl_rows r SET product_id = p.id FROM partners_product p WHERE r.product_id IS NULL AND r.sku IS NOT NULL AND p.sku = r.sku"
+        "UPDATE pl_rows r SET product_id = p.id, same = false FROM partners_product p "
+        "WHERE r.product_id IS NULL AND r.sku IS NOT NULL AND p.sku = r.sku"
     )
     cursor.execute(
-        "UPDATE pl_rows r SET customer_id = c.id FROM partners_customer c "
+        "UPDATE pl_rows r SET customer_id = c.id, same = false FROM partners_customer c "
         "WHERE r.customer_id IS NULL AND r.cust IS NOT NULL AND c.external_id = r.cust"
     )
 
 
-def _upsert(cursor, options, result):
-    """Insert new lines, update changed ones, leave identical ones alone; note the months touched."""
+def _write(cursor, options, result):
+    """Insert the new lines, update the changed ones, leave identical ones alone; note the months touched.
+
+    Imports of one source are serialised (a transaction-level advisory lock taken before `_resolve`),
+    so the sales found there are still the ones to update, and no other import adds the new ones.
+    """
     rollups.create_affected_table(cursor)
     cursor.execute(
-        f"""
-        WITH old AS (
-            SELECT s.partner_id, date_trunc('month', s.invoice_date)::date AS month
-            FROM pl_rows r JOIN partners_sale s ON s.source = %(source)s AND s.external_id = r.ext
-            WHERE NOT EXISTS (SELECT 1 FROM pl_errors e WHERE e.line = r.line) AND {CHANGED}
-        ), up AS (
-            INSERT INTO partners_sale AS s (partner_id, customer_id, product_id, invoice_date, paid_date, quantity, amount, currency,
-                                            original_amount, is_credit_note, source, external_id, created_at, updated_at)
-            SELECT r.partner_id, r.customer_id, r.product_id, r.invoice_date, r.paid_date, r.quantity, r.amount, r.currency,
-                   r.original_amount, r.amount < 0, %(source)s, r.ext, now(), now()
-            {GOOD_ROWS}
-            ON CONFLICT (source, external_id) DO UPDATE SET
-                partner_id = EXCLUDED.partner_id, customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id,
-                invoice_date = EXCLUDED.invoice_date, paid_date = EXCLUDED.paid_date, quantity = EXCLUDED.quantity,
-                amount = EXCLUDED.amount, currency = EXCLUDED.currency, original_amount = EXCLUDED.original_amount,
-                is_credit_note = EXCLUDED.is_credit_note, updated_at = EXCLUDED.updated_at
-            WHERE (s.partner_id, s.customer_id, s.product_id, s.invoice_date, s.paid_date, s.quantity, s.amount, s.currency,
-                   s.original_amount) IS DISTINCT FROM
-                  (EXCLUDED.partner_id, EXCLUDED.customer_id, EXCLUDED.product_id, EXCLUDED.invoice_date, EXCLUDED.paid_date,
-                   EXCLUDED.quantity, EXCLUDED.amount, EXCLUDED.currency, EXCLUDED.original_amount)
-            RETURNING s.partner_id, date_trunc('month', s.invoice_date)::date AS month, (s.xmax = 0) AS inserted
-        ), touched AS (
-            INSERT INTO pl_affected (partner_id, month)
-            SELECT partner_id, month FROM old UNION SELECT partner_id, month FROM up
-            ON CONFLICT DO NOTHING
-        )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-        """,
-        {"source": options.source},
+        """
+        INSERT INTO pl_affected (partner_id, month)
+        SELECT partner_id, month FROM pl_rows WHERE NOT bad AND (sale_id IS NULL OR NOT same)
+        UNION
+        SELECT old_partner_id, old_month FROM pl_rows WHERE NOT bad AND sale_id IS NOT NULL AND NOT same
+        """
     )
-    result.created, result.updated = cursor.fetchone()
-    good = result.rows_total - result.rejected
-    result.unchanged = good - result.created - result.updated
+    cursor.execute(
+        """
+        INSERT INTO partners_sale (partner_id, customer_id, product_id, invoice_date, paid_date, quantity, amount, currency,
+                                   original_amount, is_credit_note, source, external_id, created_at, updated_at)
+        SELECT partner_id, customer_id, product_id, invoice_date, paid_date, quantity, amount, currency, original_amount,
+               amount < 0, %s, ext, now(), now()
+        FROM pl_rows WHERE NOT bad AND sale_id IS NULL ORDER BY line
+        """,
+        [options.source],
+    )
+    result.created = cursor.rowcount
+    cursor.execute(
+        """
+        UPDATE partners_sale s SET
+            partner_id = r.partner_id, customer_id = r.customer_id, product_id = r.product_id, invoice_date = r.invoice_date,
+            paid_date = r.paid_date, quantity = r.quantity, amount = r.amount, currency = r.currency,
+            original_amount = r.original_amount, is_credit_note = r.amount < 0, updated_at = now()
+        FROM pl_rows r WHERE s.id = r.sale_id AND NOT r.bad AND NOT r.same
+        """
+    )
+    result.updated = cursor.rowcount
+    result.unchanged = result.rows_total - result.rejected - result.created - result.updated

@@ -14,8 +14,10 @@ from partners import services
 from partners.imports import rollups
 from partners.models import (
     ApplicationStatus,
+    Certification,
     Contact,
     Customer,
+    DealRegistration,
     ImportChannel,
     ImportJob,
     ImportStatus,
@@ -72,12 +74,14 @@ def world(partner_a, partner_b, superuser):
         parent=PartnerFactory(name="Omega Distribution", partner_type=PartnerType.DISTRIBUTOR, country="GB"),
         account_manager=superuser,
     )
-    ContactFactory(partner=partner_a, first_name="Pia", last_name="Primary", email="pia@alpha.test", is_primary=True)
+    pia = ContactFactory(partner=partner_a, first_name="Pia", last_name="Primary", email="pia@alpha.test", is_primary=True)
+    Certification.objects.create(contact=pia, partner=partner_a, name="Network Associate", earned_on=date(2026, 1, 10))
     MembershipFactory(partner=partner_a, role=MembershipRole.ADMIN)
     InteractionFactory(partner=partner_a, summary="Quarterly numbers discussed")
     ApplicationFactory()
     customer = Customer.objects.create(external_id="CUST-1", name="Acme Hospitals", country="NL", segment="Healthcare")
     product = Product.objects.create(sku="RTR-100", name="Edge router", category="Networking", list_price=Decimal("499.0000"))
+    DealRegistration.objects.create(partner=partner_a, customer=customer, title="Hospital WAN", amount=Decimal("25000.00"))
     Sale.objects.create(
         partner=partner_a,
         customer=customer,

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from partners.imports import jobs
 from partners.models import Customer, ImportChannel, ImportJob, ImportStatus, Partner, PartnerType, Product, Sale, SalesMonth
 from tests.factories import PartnerFactory, UserFactory
 
@@ -74,7 +75,7 @@ def test_a_good_sales_file_is_imported_and_summarised(tmp_path, partners, produc
         assert any(line.split() == [label, str(figure)] for line in out.splitlines()), (label, out)
     assert "duration" in out
     assert "outcome" in out
-    assert "Imported." in out
+    assert "3 rows imported." in out
     assert "Rejected rows" not in out
     assert err == ""  # no progress bar: stderr is not a terminal and --progress was not given
 
@@ -131,7 +132,7 @@ def test_a_bad_file_is_rejected_with_a_table_of_its_rows_and_writes_nothing(tmp_
 
     out, _err, error = _run("import_sales", path, "--engine", engine)
 
-    assert str(error) == "2 row(s) were rejected, so nothing was written."
+    assert str(error) == "2 rows were rejected, so nothing was written."
     assert not Sale.objects.exists()
     assert not SalesMonth.objects.exists()
     table = out[out.index("Rejected rows:") :].splitlines()
@@ -144,7 +145,7 @@ def test_a_bad_file_is_rejected_with_a_table_of_its_rows_and_writes_nothing(tmp_
     ]
     assert "P-NOBODY" in rows[0][2]
     assert "twelve" in rows[2][2]
-    assert "Rejected: 2 row(s) were rejected" in out
+    assert "Rejected: 2 rows were rejected" in out
     job = ImportJob.objects.get()
     assert (job.status, job.rows_total, job.rows_rejected, job.rows_created) == (ImportStatus.REJECTED, 3, 2, 0)
     assert len(job.errors) == 3
@@ -164,7 +165,7 @@ def test_show_limits_the_table(tmp_path, partners):
 
     table = out[out.index("Rejected rows:") :].splitlines()
     assert len(table) == 5  # title, header, rule, one row, the rest
-    assert table[-1] == "… and 2 more"
+    assert table[-1] == "… and 2 more problems"
 
 
 def test_values_from_the_file_cannot_drive_the_terminal(tmp_path, partners):
@@ -191,10 +192,76 @@ def test_dry_run_writes_nothing(tmp_path, partners, product):
 
 
 def test_dry_run_of_a_bad_file_fails(tmp_path, partners):
-    _out, _err, error = _run("import_sales", _file(tmp_path, BAD_SALES), "--dry-run")
+    out, _err, error = _run("import_sales", _file(tmp_path, BAD_SALES), "--dry-run")
 
-    assert error is not None
+    message = "Dry run: 2 rows would be rejected, so nothing would be imported (all or nothing). 1 row is valid."
+    assert str(error) == message
+    assert message in out
     assert not Sale.objects.exists()
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_total, job.rows_rejected) == (ImportStatus.VALIDATED, 3, 2)
+
+
+@pytest.mark.parametrize("engine", ["copy", "python"])
+def test_a_partial_dry_run_says_what_would_be_imported_and_succeeds(tmp_path, partners, engine):
+    out, _err, error = _run("import_sales", _file(tmp_path, BAD_SALES), "--dry-run", "--allow-partial", "--engine", engine)
+
+    assert error is None
+    assert "Dry run: 1 row would be imported, 2 rejected; nothing was written." in out
+    assert "Rejected rows:" in out
+    assert not Sale.objects.exists()
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_created, job.rows_rejected) == (ImportStatus.VALIDATED, 1, 2)
+
+
+def test_a_partial_import_whose_good_rows_are_unchanged_is_not_reported_as_rejected(tmp_path, db):
+    """Nothing new to write is not "nothing was written because of the bad rows": the import succeeded."""
+    _run("import_products", _file(tmp_path, "sku,name\nSKU-1,Router\n"))
+
+    out, _err, error = _run("import_products", _file(tmp_path, "sku,name\nSKU-1,Router\nSKU-2,\n"), "--allow-partial")
+
+    assert error is None
+    job = ImportJob.objects.latest("pk")
+    assert (job.status, job.rows_unchanged, job.rows_rejected) == (ImportStatus.SUCCEEDED, 1, 1)
+    assert job.message == "1 row imported; 1 rejected row was skipped."
+    assert job.message in out
+
+
+def test_a_partial_import_with_every_row_rejected_fails(tmp_path, partners):
+    _out, _err, error = _run(
+        "import_sales", _file(tmp_path, "external_id,partner_external_id,invoice_date,amount\nI,P-X,2026-01-01,1\n"), "--allow-partial"
+    )
+
+    assert str(error) == "1 row was rejected, so nothing was written."
+    assert ImportJob.objects.get().status == ImportStatus.REJECTED
+
+
+def test_an_interrupted_import_ends_with_one_line_and_a_failed_record(tmp_path, partners, monkeypatch):
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jobs, "import_file", interrupted)
+
+    _out, err, error = _run("import_sales", _file(tmp_path, GOOD_SALES), "--progress")
+
+    assert str(error) == "The import was interrupted before it finished; nothing was written. Run it again."
+    assert error.returncode == 130
+    assert err.endswith("Failed\n")
+    job = ImportJob.objects.get()
+    assert (job.status, job.message) == (ImportStatus.FAILED, str(error))
+
+
+def test_an_unexpected_error_ends_with_one_line_and_a_failed_record(tmp_path, partners, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs, "import_file", broken)
+
+    _out, _err, error = _run("import_sales", _file(tmp_path, GOOD_SALES))
+
+    assert str(error) == "The import failed unexpectedly; nothing was written. The error has been logged."
+    assert error.returncode == 1
+    assert ImportJob.objects.get().status == ImportStatus.FAILED
 
 
 def test_create_missing_creates_unknown_products(tmp_path, partners):

@@ -1,21 +1,27 @@
 """The manager UI door of the import service: upload, job page with live progress, rejected rows, list."""
 
 import csv
+import importlib
 import io
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.test import override_settings
-from django.urls import reverse
+from django.urls import Resolver404, URLResolver, clear_url_caches, reverse
+from django.urls.resolvers import RegexPattern
 from django.utils import timezone
+from django.views.static import serve
+from kombu.exceptions import OperationalError
 
 from partners.imports import ImportOptions, jobs
 from partners.models import ImportChannel, ImportEntity, ImportJob, ImportStatus, Sale
 from partners.roles import MANAGER_PERMISSIONS
+from partners.tasks import run_import_job
 from partners.tenancy import MANAGER_GROUP
 from tests.factories import ManagerFactory, PartnerFactory
 
@@ -185,12 +191,53 @@ def test_the_job_page_lists_the_first_200_rejected_rows_and_counts_the_rest(mana
     assert len(list(csv.reader(io.StringIO(download.content.decode())))) == 206
 
 
-def test_a_file_that_is_not_csv_is_rejected_by_the_service(manager_client, django_capture_on_commit_callbacks):
-    response, _ = _upload_and_run(manager_client, django_capture_on_commit_callbacks, content=b"PK\x03\x04\x00\x00binary", name="sales.csv")
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "This is not a CSV file: it is a PNG image."),
+        (b"PK\x03\x04\x14\x00\x06\x00binary", "This is not a CSV file: it is a ZIP archive (an Excel .xlsx workbook is one)."),
+        (b"external_id,amount\n\x00\x01\x02\n", "This is not a CSV file: it contains binary data."),
+        ("external_id,amount\n".encode("utf-16"), "This is not a CSV file: it is UTF-16 text, which this import does not read."),
+        (b"\xef\xbb\xbf\r\n \n", "The file is empty: it holds no header and no rows."),
+    ],
+    ids=["png", "zip", "binary", "utf-16", "blank-lines"],
+)
+def test_a_file_that_is_not_csv_gets_one_clear_form_error(manager_client, content, message):
+    response = _upload(manager_client, content=content, name="sales.csv")
 
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == ["file"]
+    (error,) = form.errors["file"]
+    assert error.startswith(message)
+    assert not ImportJob.objects.exists()
+
+
+def test_the_upload_is_stored_in_chunks_under_a_name_nobody_can_guess(manager_client, sales_partners, settings):
+    """A large upload arrives as a temporary file; it is never read into memory as a whole."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every upload becomes a TemporaryUploadedFile
+    reads = []
+
+    def read_spy(self):
+        inner = self.file.read
+
+        def read(*args):
+            reads.append(args)
+            return inner(*args)
+
+        return read
+
+    with mock.patch.object(TemporaryUploadedFile, "read", property(read_spy)):
+        response = _upload(manager_client, name="Q1 sales of ACME.csv")
+
+    assert response.status_code == 302
+    assert reads, "the form looks at the first bytes"
+    assert all(args and 0 < args[0] <= 64 * 1024 for args in reads), reads
     job = ImportJob.objects.get()
-    assert job.status == ImportStatus.REJECTED
-    assert "This is not a CSV file" in manager_client.get(response.url).content.decode()
+    assert job.file_name == "Q1 sales of ACME.csv"
+    assert re.fullmatch(r"imports/\d{4}/\d{2}/[0-9a-f]{32}\.csv", job.file.name), job.file.name
+    with job.file.open("rb") as stored:
+        assert stored.read() == GOOD_SALES
 
 
 def test_dry_run_validates_and_writes_nothing(manager_client, sales_partners, django_capture_on_commit_callbacks):
@@ -201,7 +248,58 @@ def test_dry_run_validates_and_writes_nothing(manager_client, sales_partners, dj
     assert job.options["dry_run"] is True
     assert job.rows_total == 3
     assert Sale.objects.count() == 0
-    assert "Validated (dry run)" in manager_client.get(response.url).content.decode()
+    html = manager_client.get(response.url).content.decode()
+    assert "Validated (dry run)" in html
+    assert "Dry run: 3 rows would be imported; nothing was written." in html
+    assert 'id="dry-run-note"' in html
+
+
+def test_a_partial_dry_run_with_bad_rows_says_what_would_be_imported(manager_client, sales_partners, django_capture_on_commit_callbacks):
+    response, _ = _upload_and_run(manager_client, django_capture_on_commit_callbacks, content=BAD_SALES, dry_run="on", allow_partial="on")
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_total, job.rows_created, job.rows_rejected) == (ImportStatus.VALIDATED, 3, 1, 2)
+    assert job.message == "Dry run: 1 row would be imported, 2 rejected; nothing was written."
+    assert Sale.objects.count() == 0
+    html = manager_client.get(response.url).content.decode()
+    assert job.message in html
+    assert "alert-warning" in html
+    assert len(_table_rows(html, "import-errors")) == 2
+
+
+def test_an_all_or_nothing_dry_run_with_bad_rows_says_the_file_would_import_nothing(
+    manager_client, sales_partners, django_capture_on_commit_callbacks
+):
+    _upload_and_run(manager_client, django_capture_on_commit_callbacks, content=BAD_SALES, dry_run="on")
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_total, job.rows_rejected) == (ImportStatus.VALIDATED, 3, 2)
+    assert job.message == "Dry run: 2 rows would be rejected, so nothing would be imported (all or nothing). 1 row is valid."
+    assert Sale.objects.count() == 0
+
+
+def test_a_partial_import_says_in_the_singular_what_it_skipped(manager_client, sales_partners, django_capture_on_commit_callbacks):
+    content = b"external_id,partner_external_id,invoice_date,amount\nS-1,P-1,2025-01-15,100.00\nS-2,P-404,2025-02-01,250.50\n"
+    response, _ = _upload_and_run(manager_client, django_capture_on_commit_callbacks, content=content, allow_partial="on")
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.message) == (ImportStatus.SUCCEEDED, "1 row imported; 1 rejected row was skipped.")
+    assert job.message in manager_client.get(response.url).content.decode()
+
+
+def test_a_queue_that_cannot_be_reached_fails_the_job_instead_of_leaving_it_waiting(
+    manager_client, sales_partners, django_capture_on_commit_callbacks
+):
+    with mock.patch.object(run_import_job, "delay", side_effect=OperationalError("Error 111 connecting to redis")):
+        response, _ = _upload_and_run(manager_client, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED
+    assert "could not be handed to a worker" in job.message
+    html = manager_client.get(response.url).content.decode()
+    assert "hx-trigger" not in html
+    assert "could not be handed to a worker" in html
 
 
 def test_the_options_reach_the_job(manager_client, sales_partners, django_capture_on_commit_callbacks):
@@ -254,7 +352,10 @@ def test_upload_form_errors_are_400_and_create_no_job(manager_client, kwargs, se
         response = _upload(manager_client, **kwargs)
 
     assert response.status_code == 400
-    assert message in " ".join(response.context["form"].errors["file"])
+    form = response.context["form"]
+    assert list(form.errors) == ["file"]
+    (error,) = form.errors["file"]  # one clear error
+    assert message in error
     assert "nothing was imported" in response.content.decode()
     assert not ImportJob.objects.exists()
 
@@ -315,6 +416,52 @@ def test_a_finished_job_stops_the_polling(manager_client):
     assert _counts(html)["Created"] == "7"
     assert _counts(html)["Duration"] == "2.5 s"
     assert "no-cache" in response["Cache-Control"]
+
+
+def test_a_running_job_says_since_when_it_runs(manager_client):
+    job = _job(status=ImportStatus.RUNNING, started_at=timezone.now() - timedelta(minutes=5, seconds=10))
+
+    html = manager_client.get(reverse("partners:import_detail", args=[job.pk])).content.decode()
+
+    assert "Started 5\xa0minutes ago." in html
+    assert 'hx-trigger="every 1s"' in html
+
+
+@pytest.mark.parametrize("name", ["partners:import_detail", "partners:import_progress"])
+def test_a_job_whose_worker_died_is_shown_failed_and_the_polling_stops(manager_client, name):
+    job = _job(status=ImportStatus.RUNNING, started_at=timezone.now() - jobs.STALE_AFTER - timedelta(minutes=1))
+    cache.set(jobs._progress_key(job.pk), ("Checking rows", 72))
+
+    html = manager_client.get(reverse(name, args=[job.pk])).content.decode()
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert job.finished_at is not None
+    assert job.message == "The import stopped without finishing (its worker or command was stopped or crashed); nothing was written."
+    assert job.message in html
+    assert "hx-trigger" not in html
+    assert cache.get(jobs._progress_key(job.pk)) is None
+
+
+def test_a_job_no_worker_ever_started_is_given_up(manager_client):
+    job = _job(status=ImportStatus.PENDING, created_at=timezone.now() - jobs.STALE_AFTER - timedelta(minutes=1))
+
+    html = manager_client.get(reverse("partners:import_progress", args=[job.pk])).content.decode()
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert "No worker started this import" in html
+    assert "hx-trigger" not in html
+
+
+def test_a_long_import_that_is_still_within_the_limit_keeps_running(manager_client):
+    job = _job(status=ImportStatus.RUNNING, started_at=timezone.now() - jobs.STALE_AFTER + timedelta(minutes=1))
+
+    html = manager_client.get(reverse("partners:import_progress", args=[job.pk])).content.decode()
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.RUNNING
+    assert 'hx-trigger="every 1s"' in html
 
 
 # The list of every import.
@@ -438,6 +585,36 @@ def test_anonymous_users_are_sent_to_sign_in(client, name):
     assert response.url.startswith(reverse("login"))
     assert _upload(client).status_code == 302
     assert ImportJob.objects.count() == 1
+
+
+@pytest.mark.parametrize("persona", ["admin_a", "user_a", None])
+@pytest.mark.parametrize("name", IMPORT_PAGES)
+def test_partner_users_and_anonymous_cannot_post_to_any_import_url(request, client, persona, name):
+    if persona:
+        client.force_login(request.getfixturevalue(persona))
+    job = _finished_job()
+
+    response = client.post(_import_url(name, job), {"entity": "sales"})
+
+    assert response.status_code == (403 if persona else 302)
+    assert ImportJob.objects.count() == 1
+
+
+def test_uploaded_files_are_not_served_from_the_media_url_even_in_debug(manager_client, sales_partners, settings):
+    """The stored import file has no public URL: only manager views read imports."""
+    _upload(manager_client)
+    path = ImportJob.objects.get().file.name
+    settings.DEBUG = True
+    try:
+        urls = importlib.reload(importlib.import_module("config.urls"))
+        resolver = URLResolver(RegexPattern(r"^/"), urls.urlpatterns)
+        with pytest.raises(Resolver404):
+            resolver.resolve(f"/media/{path}")
+        assert not any(getattr(p, "callback", None) is serve for p in urls.urlpatterns)
+    finally:
+        settings.DEBUG = False
+        importlib.reload(importlib.import_module("config.urls"))
+        clear_url_caches()
 
 
 @pytest.mark.parametrize("name", ["partners:import_detail", "partners:import_progress", "partners:import_errors_csv"])

@@ -1314,7 +1314,7 @@ def test_a_job_records_a_successful_import_once(engine, p1, manager_user):
 
     job = jobs.import_job_run(job_id=job.pk)
 
-    assert (job.status, job.message, job.progress, job.errors) == (ImportStatus.SUCCEEDED, "Imported.", 100, [])
+    assert (job.status, job.message, job.progress, job.errors) == (ImportStatus.SUCCEEDED, "2 rows imported.", 100, [])
     assert (job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_rejected) == (2, 2, 0, 0, 0)
     assert job.started_at <= job.finished_at
     assert (job.created_by, job.is_finished) == (manager_user, True)
@@ -1329,7 +1329,7 @@ def test_a_job_records_a_successful_import_once(engine, p1, manager_user):
 def test_a_job_with_rejected_rows_records_them_and_writes_nothing(engine, p1):
     job = jobs.import_job_run(job_id=_job(engine, csv_bytes(SALES_HEADER, "INV-1,P-1,2024-01-15,10", "INV-2,P-404,2024-01-16,20")).pk)
 
-    assert (job.status, job.message) == (ImportStatus.REJECTED, "1 row(s) were rejected, so nothing was written.")
+    assert (job.status, job.message) == (ImportStatus.REJECTED, "1 row was rejected, so nothing was written.")
     assert job.errors == [{"line": 3, "column": "partner_external_id", "reason": "No partner has the external ID “P-404”."}]
     assert (job.rows_total, job.rows_created, job.rows_rejected) == (2, 0, 1)
     assert not Sale.objects.exists()
@@ -1342,7 +1342,7 @@ def test_a_partial_job_says_what_it_skipped(engine, p1):
 
     assert (job.status, job.message, job.rows_created, job.rows_rejected) == (
         ImportStatus.SUCCEEDED,
-        "Imported; 1 rejected row(s) were skipped.",
+        "1 row imported; 1 rejected row was skipped.",
         1,
         1,
     )
@@ -1352,7 +1352,7 @@ def test_a_partial_job_says_what_it_skipped(engine, p1):
 def test_a_dry_run_job_is_validated_and_writes_nothing(engine, p1):
     job = jobs.import_job_run(job_id=_job(engine, csv_bytes(SALES_HEADER, "INV-1,P-1,2024-01-15,10"), dry_run=True).pk)
 
-    assert (job.status, job.message, job.rows_created) == (ImportStatus.VALIDATED, "Dry run: every row is valid; nothing was written.", 1)
+    assert (job.status, job.message, job.rows_created) == (ImportStatus.VALIDATED, "Dry run: 1 row would be imported; nothing was written.", 1)
     assert not Sale.objects.exists()
 
 

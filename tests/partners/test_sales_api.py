@@ -8,6 +8,7 @@ import itself (all or nothing, idempotency, exact decimals) to show the door pas
 import datetime as dt
 import json
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -17,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from partners.api import SalesBulkThrottle, SalesBulkView
+from partners.imports import jobs
 from partners.models import Customer, ImportChannel, ImportJob, ImportStatus, Product, Sale, SalesMonth
 from tests.factories import UserFactory
 
@@ -230,7 +232,7 @@ class TestBulkRejectedRows:
             {"line": 4, "column": "invoice_date", "reason": "“2024-02-30” is not a valid date in the file's date format.", "row": 2},
             {"line": 4, "column": "amount", "reason": "“12.34567” has more than 4 decimals.", "row": 2},
         ]
-        assert body["detail"] == "2 row(s) were rejected, so nothing was written."
+        assert body["detail"] == "2 rows were rejected, so nothing was written."
         assert not Sale.objects.exists()  # not even the good first row
         assert not SalesMonth.objects.exists()
         assert job.status == ImportStatus.REJECTED
@@ -297,8 +299,25 @@ class TestBulkDryRun:
     def test_a_dry_run_with_bad_rows_is_a_400(self, api, partner_a):
         response = _bulk(api, _bad_rows(partner_a), dry_run=True)
         assert response.status_code == 400
-        assert response.json()["rejected"] == 2
+        body = response.json()
+        assert (body["status"], body["rows"], body["rejected"]) == ("validated", 3, 2)
+        assert body["detail"] == "Dry run: 2 rows would be rejected, so nothing would be imported (all or nothing). 1 row is valid."
         assert not Sale.objects.exists()
+
+    def test_a_partial_dry_run_with_bad_rows_says_what_would_be_imported(self, api, partner_a):
+        response = _bulk(api, _bad_rows(partner_a), dry_run=True, allow_partial=True)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        assert (body["status"], body["created"], body["rejected"]) == ("validated", 1, 2)
+        assert [error["row"] for error in body["errors"]] == [1, 2, 2]
+        job = ImportJob.objects.get(pk=body["job"])
+        assert job.message == "Dry run: 1 row would be imported, 2 rejected; nothing was written."
+        assert not Sale.objects.exists()
+
+    def test_one_rejected_row_is_said_in_the_singular(self, api, partner_a):
+        response = _bulk(api, [_row("INV-1", partner_a), {**_row("INV-2", partner_a), "partner_external_id": "NOPE"}])
+        assert response.status_code == 400
+        assert response.json()["detail"] == "1 row was rejected, so nothing was written."
 
 
 # --- bulk: the request itself --------------------------------------------------------------------
@@ -398,8 +417,31 @@ class TestBulkRequestValidation:
         with override_settings(PARTNERLOOP_BULK_API_MAX_ROWS=1):
             response = _bulk(api, [_row("INV-1", partner_a, note="x" * 80_000)])
         assert response.status_code == 413
-        assert "at most 1 rows" in response.json()["detail"]
+        assert "send at most 1 row per call" in response.json()["detail"]
         assert not ImportJob.objects.exists()
+
+    def test_a_body_nested_too_deeply_is_a_400_not_a_500(self, api):
+        response = api.post(BULK, "[" * 100_000 + "]" * 100_000, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json() == {"detail": "JSON parse error - the body is nested too deeply."}
+        assert not ImportJob.objects.exists()
+
+    def test_a_limit_of_one_row_is_said_in_the_singular(self, api, partner_a):
+        with override_settings(PARTNERLOOP_BULK_API_MAX_ROWS=1):
+            response = _bulk(api, [_row("INV-1", partner_a), _row("INV-2", partner_a)])
+        assert response.json() == {"rows": ["At most 1 row can be sent in one call; this request has 2. Split it into several calls."]}
+
+    def test_an_unexpected_failure_is_recorded_as_failed(self, importer, partner_a):
+        client = APIClient(raise_request_exception=False)
+        client.force_authenticate(importer)
+        with mock.patch.object(jobs, "import_file", side_effect=RuntimeError("boom")):
+            response = _bulk(client, [_row("INV-1", partner_a)])
+        assert response.status_code == 500
+        job = ImportJob.objects.get()
+        assert (job.status, job.message) == (
+            ImportStatus.FAILED,
+            "The import failed unexpectedly; nothing was written. The error has been logged.",
+        )
 
     def test_get_is_not_offered(self, api):
         assert api.get(BULK).status_code == 405

@@ -44,6 +44,7 @@ from partners.models import (
     Tier,
 )
 from partners.tenancy import MANAGER_GROUP
+from surveys.models import Answer, Idea, IdeaEvent, IdeaStatus, Invitation, Question, QuestionKind, Response, Survey, Wave
 
 User = get_user_model()
 PASSWORD = "partnerloop-demo"
@@ -406,3 +407,39 @@ def test_reimporting_the_demo_sales_changes_nothing(demo_world, db):
     assert [(result.created, result.updated, result.error_count) for result in results] == [(0, 0, 0)] * len(files)
     assert sum(result.unchanged for result in results) == before["counts"]["Sale"]
     assert snapshot() == before
+
+
+# --- the feedback loop (seed_surveys, run at the end of seed_demo) ---------------------------------
+
+SURVEY_MODELS = [Survey, Question, Wave, Invitation, Response, Answer, Idea, IdeaEvent]
+
+
+def test_seed_demo_ends_with_the_surveys_and_ideas(demo_world, db):
+    assert 'Survey "Partner satisfaction (NPS)"' in demo_world
+    survey = Survey.objects.get(title_en="Partner satisfaction (NPS)")
+    assert (survey.title_nl, survey.title_de) == ("Partnertevredenheid (NPS)", "Partnerzufriedenheit (NPS)")
+    waves = list(survey.waves.order_by("opens_at"))
+    assert [wave.state for wave in waves] == ["closed", "closed", "open"]
+    for wave in waves:
+        responses = Response.objects.filter(wave=wave)
+        assert 0 < responses.count() <= wave.invitations.count()
+        assert Answer.objects.filter(response__wave=wave, question__kind=QuestionKind.NPS).count() == responses.count()
+    past_answers = Answer.objects.filter(response__wave__in=waves[:2])
+    assert past_answers.filter(question__kind=QuestionKind.TEXT).exclude(text="").exists()
+    assert past_answers.filter(question__kind=QuestionKind.NPS, number__gte=9).exists()
+    assert past_answers.filter(question__kind=QuestionKind.NPS, number__lte=6).exists()
+
+    ideas = Idea.objects.all()
+    assert ideas.count() == 12
+    assert set(ideas.values_list("status", flat=True)) == set(IdeaStatus.values)
+    assert ideas.filter(merged_into__isnull=False).exists()
+    assert IdeaEvent.objects.filter(kind=IdeaEvent.Kind.REPLY).exists()
+
+
+def test_a_second_run_adds_no_surveys_or_ideas(demo_world, db):
+    before = {model.__name__: model.objects.count() for model in SURVEY_MODELS}
+
+    second = seed()
+
+    assert "Created 0 surveys, 0 questions, 0 waves, 0 invitations, 0 responses, 0 ideas, 0 idea events." in second
+    assert {model.__name__: model.objects.count() for model in SURVEY_MODELS} == before

@@ -286,6 +286,23 @@ class TestSubmittingAnswers:
         assert Answer.objects.get(response=stored, question=q.nps).number == 10
         assert list(Answer.objects.get(response=stored, question=q.single).choices.all()) == [q.routers]
 
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("Fine\x00print", "The answer contains characters that are not allowed."),
+            ("x" * 5001, "The answer is too long (5000 characters at most)."),
+        ],
+    )
+    def test_a_nul_or_too_long_text_is_a_400_not_a_500(self, api_a, q, invitation_a, text, message):
+        remark = Question.objects.create(survey=q.survey, kind=QuestionKind.TEXT, text="Anything?", position=4, is_required=False)
+        data = {**q.answers(), str(remark.pk): text}
+
+        response = api_a.post("/api/v1/responses/", {"invitation": invitation_a.pk, "answers": data}, format="json")
+
+        assert response.status_code == 400
+        assert response.json() == {"answers": {str(remark.pk): [message]}}
+        assert not Response.objects.exists()
+
     def test_invalid_answers_are_a_400_with_messages_by_question(self, api_a, q, invitation_a):
         data = {str(q.nps.pk): 11, str(q.single.pk): [q.routers.pk, q.switches.pk]}  # rating missing
 
@@ -460,6 +477,23 @@ class TestIdeasAsPartnerUser:
         assert response.status_code == 400
         assert "title" in response.json()
 
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"title": "t" * 201, "body": "x"}, "title"),
+            ({"title": "T", "body": "b" * 10_001}, "body"),
+            ({"title": "T\x00", "body": "x"}, "title"),
+            ({"title": "T", "body": "b\x00"}, "body"),
+            ({"title": "T", "body": "   "}, "body"),
+        ],
+    )
+    def test_too_long_blank_or_nul_input_is_a_400_naming_the_field(self, api_a, payload, field):
+        response = api_a.post("/api/v1/ideas/", {"kind": "idea", **payload}, format="json")
+
+        assert response.status_code == 400
+        assert field in response.json()
+        assert not Idea.objects.exists()
+
     def test_lists_its_own_companys_ideas_with_their_history(self, api_a, api_user_a, idea_a, idea_b, manager_user):
         IdeaEvent.objects.create(idea=idea_a, partner=idea_a.partner, kind=IdeaEvent.Kind.REPLY, author=manager_user, body="On it")
 
@@ -542,6 +576,22 @@ class TestIdeasAsManager:
         assert (response.json()["kind"], response.json()["author_name"]) == ("reply", "Maria Manager")
         assert IdeaEvent.objects.get(idea=idea_a).body == "Thanks, we will look into it."
         assert api.post(f"/api/v1/ideas/{idea_a.pk}/reply/", {"body": "   "}, format="json").status_code == 400
+
+    @pytest.mark.parametrize(
+        ("action", "payload", "field"),
+        [
+            ("reply", {"body": "x" * 5001}, "body"),
+            ("reply", {"body": "a\x00b"}, "body"),
+            ("set-status", {"status": "planned", "note": "x" * 5001}, "note"),
+            ("set-status", {"status": "planned", "note": "a\x00b"}, "note"),
+        ],
+    )
+    def test_too_long_or_nul_triage_input_is_a_400(self, api, idea_a, action, payload, field):
+        response = api.post(f"/api/v1/ideas/{idea_a.pk}/{action}/", payload, format="json")
+
+        assert response.status_code == 400
+        assert field in response.json()
+        assert not IdeaEvent.objects.exists()
 
     def test_merges_a_duplicate(self, api, idea_a, idea_b):
         response = api.post(f"/api/v1/ideas/{idea_b.pk}/merge/", {"into": idea_a.pk}, format="json")

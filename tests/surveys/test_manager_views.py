@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 
 from partners.models import PartnerType
+from surveys import tasks
 from surveys.models import (
     Choice,
     Idea,
@@ -27,7 +28,7 @@ from surveys.models import (
     Survey,
     Wave,
 )
-from tests.factories import ManagerFactory, PartnerFactory, TerritoryFactory, TierFactory, UserFactory
+from tests.factories import ManagerFactory, MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory, UserFactory
 
 from .factories import (
     AnswerFactory,
@@ -683,7 +684,28 @@ class TestWaves:
         assert "Wave “Q3” is closed." in messages_of(response)
 
         again = manager_client.post(url("wave_close", q.survey.pk, wave.pk), follow=True)
-        assert "Only an open wave can be closed." in messages_of(again)
+        assert "This wave is already closed." in messages_of(again)
+        assert "This wave is already closed." in messages_of(manager_client.get(url("wave_close", q.survey.pk, wave.pk), follow=True))
+
+    def test_cancel_a_scheduled_wave_so_it_never_opens(self, manager_client, mailoutbox):
+        q = Questionnaire()
+        MembershipFactory(partner=PartnerFactory())
+        opens_at = timezone.now() + timedelta(days=3)
+        wave = WaveFactory(survey=q.survey, name="Q4", opens_at=opens_at, closes_at=opens_at + timedelta(days=14))
+        assert (
+            'href="{}">Cancel wave<'.format(url("wave_close", q.survey.pk, wave.pk))
+            in manager_client.get(url("detail", q.survey.pk)).content.decode()
+        )
+
+        assert "Cancel this scheduled wave?" in manager_client.get(url("wave_close", q.survey.pk, wave.pk)).content.decode()
+        response = manager_client.post(url("wave_close", q.survey.pk, wave.pk), follow=True)
+
+        wave.refresh_from_db()
+        assert "Wave “Q4” is cancelled; it never opens." in messages_of(response)
+        assert wave.state == "closed"
+        assert wave.closes_at <= timezone.now()
+        tasks.open_due_waves()  # the beat that would have invited the audience on opening day
+        assert (wave.invitations.count(), len(mailoutbox)) == (0, 0)
 
     def test_a_wave_of_another_survey_is_404(self, manager_client):
         wave, other = WaveFactory(), SurveyFactory()
@@ -825,6 +847,42 @@ class TestResults:
         assert filtered.context["results"].hidden
         assert "Results are shown from five answers on" in filtered.content.decode()
 
+    def test_an_anonymous_group_is_hidden_when_the_rest_of_the_wave_is_below_five(self, manager_client):
+        """Gold 5 and 1 other answer: Gold's figures next to the wave's would give the other answer away."""
+        q = Questionnaire(is_anonymous=True)
+        wave = WaveFactory(survey=q.survey)
+        gold, silver = TierFactory(name="Gold"), TierFactory(name="Silver")
+        for index in range(6):
+            q.respond(wave, partner=PartnerFactory(tier=gold if index < 5 else silver), nps=10 if index < 5 else 0)
+
+        response = manager_client.get(url("wave_results", q.survey.pk, wave.pk))
+        filtered = manager_client.get(url("wave_results", q.survey.pk, wave.pk), {"tier": gold.pk})
+
+        tiers = dict(response.context["breakdowns"][0]["rows"])
+        assert (tiers["Gold"], tiers["Silver"]) == (None, None)
+        assert "hidden (fewer than 5 answers)" in response.content.decode()
+        assert filtered.context["results"].hidden
+        assert "the rest of this anonymous wave has fewer than five answers" in filtered.content.decode()
+        assert 'data-nps="100"' not in filtered.content.decode()
+
+    def test_an_anonymous_question_answered_fewer_than_five_times_is_hidden(self, manager_client):
+        q = Questionnaire(is_anonymous=True)
+        wave = WaveFactory(survey=q.survey)
+        for index in range(5):
+            q.respond(wave, nps=9, rating=2 if index == 0 else None, text="Only one remark" if index == 0 else "")
+
+        response = manager_client.get(url("wave_results", q.survey.pk, wave.pk))
+
+        by_question = {result.question.pk: result for result in response.context["results"].questions}
+        assert by_question[q.nps.pk].nps.rounded == 100
+        rating, text = by_question[q.rating.pk], by_question[q.text.pk]
+        assert (rating.hidden, rating.count, rating.average, rating.distribution) == (True, 1, None, [])
+        assert (text.hidden, text.texts) == (True, [])
+        html = response.content.decode()
+        assert "Only one remark" not in html
+        assert "Fewer than five answers to this question" in html
+        assert f"chart-q{q.rating.pk}" not in {chart["canvas"] for chart in response.context["chart_data"]["charts"]}
+
     def test_a_wave_without_answers(self, manager_client):
         q = Questionnaire()
         wave = WaveFactory(survey=q.survey)
@@ -883,23 +941,26 @@ class TestExport:
         rows = read_csv(manager_client.get(url("wave_export", q.survey.pk, wave.pk)))
         assert rows[1][-1] == f"'{prefix}cmd"
 
-    def test_anonymous_survey_has_no_person_and_no_partner_name(self, manager_client):
+    def test_anonymous_survey_exports_the_answers_only(self, manager_client):
+        """No person, company, tier, type, territory or date: a unique tier-type-territory or the only answer
+        of a day would point at who answered."""
         q = Questionnaire(is_anonymous=True)
-        wave = WaveFactory(survey=q.survey)
-        for index in range(5):
+        wave = WaveFactory(survey=q.survey, name="Q3")
+        platinum, nordics = TierFactory(name="Platinum"), TerritoryFactory(name="Nordics")
+        q.respond(wave, partner=PartnerFactory(name="Only Platinum", tier=platinum, territory=nordics), nps=0, text="Unhappy")
+        for index in range(4):
             q.respond(wave, partner=PartnerFactory(name=f"Secret Partner {index}"), nps=7)
 
         response = manager_client.get(url("wave_export", q.survey.pk, wave.pk))
 
         rows = read_csv(response)
-        assert rows[0][:5] == ["Wave", "Submitted", "Tier", "Partner type", "Territory"]
-        assert "E-mail" not in rows[0]
-        assert "Partner" not in rows[0]
+        assert rows[0] == ["Wave", *[question.text for question in q.survey.questions.all()]]
         assert len(rows) == 6
+        assert sorted(row[1] for row in rows[1:]) == ["0", "7", "7", "7", "7"]
+        assert {row[0] for row in rows[1:]} == {"Q3"}
         content = response.content.decode()
-        assert "Secret Partner" not in content
-        assert "@" not in content
-        assert all(len(row[1]) == 10 for row in rows[1:])  # the date only
+        for leak in ("Secret Partner", "Only Platinum", "Platinum", "Nordics", "@", str(timezone.localdate().year)):
+            assert leak not in content, leak
 
 
 # --- ideas triage ---------------------------------------------------------------------------------
@@ -1173,7 +1234,7 @@ def test_the_navigation_links_for_managers(manager_client):
 def test_every_surveys_admin_page_renders(client, superuser, partner_a, admin_a):
     from django.contrib import admin
 
-    q = Questionnaire(is_anonymous=True)
+    q = Questionnaire()
     wave = WaveFactory(survey=q.survey)
     InvitationFactory(wave=wave, partner=partner_a, user=admin_a)
     response = q.respond(wave, partner=partner_a, nps=9, multiple=[q.multi_a], text="Fine")
@@ -1211,3 +1272,19 @@ def test_every_surveys_admin_page_renders(client, superuser, partner_a, admin_a)
     assert "Fine" in page
     assert "Rebates" in page
     assert client.get(reverse("admin:surveys_response_add")).status_code == 403
+
+
+def test_the_admin_never_shows_anonymous_responses_or_answers(client, superuser, partner_a):
+    """An anonymous response shown with its partner (a company with one portal user) would name its author."""
+    q = Questionnaire(is_anonymous=True)
+    wave = WaveFactory(survey=q.survey)
+    secret = q.respond(wave, partner=partner_a, nps=2, text="Secret remark")
+    client.force_login(superuser)
+
+    for name in ("response", "answer"):
+        html = client.get(reverse(f"admin:surveys_{name}_changelist")).content.decode()
+        assert "Secret remark" not in html
+        assert partner_a.name not in html, name
+    assert client.get(reverse("admin:surveys_response_change", args=[secret.pk])).status_code == 302  # "does not exist"
+    answer = secret.answers.get(question=q.text)
+    assert client.get(reverse("admin:surveys_answer_change", args=[answer.pk])).status_code == 302

@@ -768,11 +768,13 @@ class TestIdeaDetail:
 
         assert f'<a href="{idea_url(target)}">Our first request</a>' in html
 
-    def test_a_colleague_adds_a_comment(self, partner_a, admin_a, user_a, django_capture_on_commit_callbacks):
+    def test_a_colleague_adds_a_comment(self, partner_a, admin_a, user_a, django_capture_on_commit_callbacks, mailoutbox):
+        partner_a.account_manager = ManagerFactory(email="am@vendor.test")
+        partner_a.save()
         idea = IdeaFactory(partner=partner_a, author=admin_a)
         client = logged_in(user_a)
 
-        with django_capture_on_commit_callbacks() as callbacks:
+        with django_capture_on_commit_callbacks(execute=True):
             response = client.post(idea_url(idea), {"body": "  We need this too.  "})
 
         assert response.status_code == 302
@@ -785,7 +787,7 @@ class TestIdeaDetail:
             user_a,
             "We need this too.",
         )
-        assert callbacks == []  # partners' own comments notify nobody
+        assert [message.to for message in mailoutbox] == [["am@vendor.test"]]  # the channel team, not the author
         idea.refresh_from_db()
         assert idea.first_answered_at is None  # a partner's comment is not an answer from the channel team
         assert "We need this too." in client.get(idea_url(idea)).content.decode()

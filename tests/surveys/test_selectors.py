@@ -323,12 +323,48 @@ class TestNpsBreakdown:
         question = make_question(survey, QuestionKind.NPS)
         wave = make_wave(survey)
         nps_responses(wave, segments["gold_msp_benelux"], question, [10, 10, 9, 6, 7])  # 5 answers: shown
-        nps_responses(wave, segments["silver_reseller_dach"], question, [0, 0, 0, 0])  # 4 answers: hidden
+        nps_responses(wave, segments["silver_reseller_dach"], question, [0, 0, 0])  # 3 answers: hidden
+        nps_responses(wave, segments["untiered"], question, [8, 8])  # 2 answers: hidden, 5 with Silver's
 
         breakdown = dict(selectors.nps_breakdown(wave=wave, by="tier"))
 
         assert breakdown["Gold"] == NpsFigures(count=5, promoters=3, passives=1, detractors=1)
-        assert breakdown["Silver"] is None
+        assert (breakdown["Silver"], breakdown["—"]) == (None, None)
+
+    def test_the_next_smallest_anonymous_group_is_hidden_too_when_the_hidden_ones_would_show(self, segments):
+        """Gold 5, untiered 6, Silver 4: the wave's NPS minus Gold's and the untiered ones' would be Silver's.
+        So Gold, the smallest group shown, is hidden with Silver (9 answers hidden together)."""
+        survey = make_survey(is_anonymous=True)
+        question = make_question(survey, QuestionKind.NPS)
+        wave = make_wave(survey)
+        nps_responses(wave, segments["gold_msp_benelux"], question, [10] * 5)
+        nps_responses(wave, segments["untiered"], question, [9] * 6)
+        nps_responses(wave, segments["silver_reseller_dach"], question, [0] * 4)
+
+        breakdown = dict(selectors.nps_breakdown(wave=wave, by="tier"))
+
+        assert (breakdown["Gold"], breakdown["Silver"]) == (None, None)
+        assert breakdown["—"] == NpsFigures(count=6, promoters=6, passives=0, detractors=0)
+
+    @pytest.mark.parametrize(
+        ("counts", "shown"),
+        [
+            ([5, 5, 5], [True, True, True]),
+            ([4, 5, 6], [False, False, True]),
+            ([1, 2, 2, 9], [False, False, False, True]),
+            ([4, 4], [False, False]),
+            ([4, 5], [False, False]),
+            ([3, 3, 7], [False, False, True]),
+        ],
+    )
+    def test_suppression_keeps_the_hidden_answers_at_five_or_none(self, counts, shown):
+        rows = [(f"g{index}", NpsFigures(count, count, 0, 0)) for index, count in enumerate(counts)]
+
+        result = selectors.suppress_small_groups(rows)
+
+        assert [figures is not None for _label, figures in result] == shown
+        hidden = sum(count for count, visible in zip(counts, shown, strict=True) if not visible)
+        assert hidden == 0 or hidden >= 5
 
     def test_named_surveys_show_small_groups(self, wave, nps_question, segments):
         nps_responses(wave, segments["silver_reseller_dach"], nps_question, [0])
@@ -465,13 +501,51 @@ class TestPartnerSatisfaction:
 
         assert figures == {
             partner.pk: {
+                "responses": 3,
+                "nps": Decimal(100) / 3,  # 2 promoters, 1 detractor: (2 - 1) / 3 = 33.3
                 "nps_answers": 3,
                 "nps_average": pytest.approx(22 / 3),
-                "nps": Decimal(100) / 3,  # 2 promoters, 1 detractor
+                "avg_rating": pytest.approx(11 / 3),  # (4 + 5 + 2) / 3
                 "rating_answers": 3,
-                "rating_average": pytest.approx(11 / 3),
             }
         }
+
+    def test_hand_computed_figures_for_several_partners_and_a_choice_of_partners(self, world):
+        """Partner A: NPS 10, 10, 7, 8, 0 -> (2 - 1) / 5 = 20; ratings 5, 3 -> 4.0; a sixth response with text only.
+        Partner B: one NPS answer 6 -> -100, no rating. Partner C is left out by `partner_ids`."""
+        text = make_question(world["named_wave"].survey, QuestionKind.TEXT, position=3, is_required=False)
+        a, b, c = PartnerFactory(), PartnerFactory(), PartnerFactory()
+        when = timezone.now() - timedelta(days=3)
+        for score, rating in [(10, 5), (10, None), (7, 3), (8, None), (0, None)]:
+            answers = {world["named_nps"]: score} | ({world["named_rating"]: rating} if rating else {})
+            respond(world["named_wave"], a, answers, submitted_at=when)
+        respond(world["named_wave"], a, {text: "Only a remark"}, submitted_at=when)
+        respond(world["named_wave"], b, {world["named_nps"]: 6}, submitted_at=when)
+        respond(world["named_wave"], c, {world["named_nps"]: 10}, submitted_at=when)
+
+        figures = selectors.partner_satisfaction(partner_ids=[a.pk, b.pk])
+
+        assert set(figures) == {a.pk, b.pk}
+        assert (figures[a.pk]["responses"], figures[a.pk]["nps"], figures[a.pk]["avg_rating"]) == (6, 20, 4.0)
+        assert (figures[a.pk]["nps_answers"], figures[a.pk]["rating_answers"]) == (5, 2)
+        assert (figures[b.pk]["responses"], figures[b.pk]["nps"], figures[b.pk]["avg_rating"]) == (1, -100, None)
+
+    def test_since_sets_the_start_of_the_window(self, world):
+        partner = PartnerFactory()
+        now = timezone.now()
+        respond(world["named_wave"], partner, {world["named_nps"]: 0}, submitted_at=now - timedelta(days=40))
+        respond(world["named_wave"], partner, {world["named_nps"]: 10}, submitted_at=now - timedelta(days=10))
+
+        figures = selectors.partner_satisfaction(since=now - timedelta(days=30))
+
+        assert (figures[partner.pk]["responses"], figures[partner.pk]["nps"]) == (1, 100)
+
+    def test_one_query(self, world, django_assert_num_queries):
+        for _ in range(3):
+            respond(world["named_wave"], PartnerFactory(), {world["named_nps"]: 9}, submitted_at=timezone.now() - timedelta(days=1))
+
+        with django_assert_num_queries(1):
+            assert len(selectors.partner_satisfaction()) == 3
 
     def test_anonymous_surveys_do_not_count(self, world):
         partner = PartnerFactory()

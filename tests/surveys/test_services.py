@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from partners.models import PartnerStatus, PartnerType
 from partners.tenancy import MANAGER_GROUP
@@ -203,6 +203,44 @@ class TestAnswerValidation:
 # --- answering: when, and how often --------------------------------------------------------------
 
 
+class TestTextAnswers:
+    def test_blanks_only_is_no_answer_to_an_optional_question(self, q, invitation):
+        response = services.response_submit(invitation=invitation, data=q.answers(text=" \n\t "))
+
+        assert not response.answers.filter(question=q.text).exists()
+
+    def test_blanks_only_is_refused_for_a_required_question(self, admin_a, partner_a):
+        q = Questionnaire()
+        Question.objects.filter(pk=q.text.pk).update(is_required=True)
+
+        with pytest.raises(ValidationError) as excinfo:
+            services.response_submit(invitation=q.invite(admin_a, partner_a), data=q.answers(text="   "))
+
+        assert _errors(excinfo) == {f"q{q.text.pk}": ["This question needs an answer."]}
+        assert not Response.objects.exists()
+
+    def test_a_draft_keeps_no_blank_text_and_stores_texts_stripped(self, q, invitation):
+        assert services.draft_save(invitation=invitation, data={str(q.text.pk): "   "}).draft == {}
+        assert services.draft_save(invitation=invitation, data={str(q.text.pk): " Hi "}).draft == {str(q.text.pk): "Hi"}
+
+    @pytest.mark.parametrize("submit", [True, False])
+    def test_nul_characters_are_refused(self, q, invitation, submit):
+        save = services.response_submit if submit else services.draft_save
+
+        with pytest.raises(ValidationError) as excinfo:
+            save(invitation=invitation, data=q.answers(text="Fine\x00print"))
+
+        assert _errors(excinfo) == {f"q{q.text.pk}": ["The answer contains characters that are not allowed."]}
+        invitation.refresh_from_db()
+        assert (invitation.draft, invitation.responded_at) == ({}, None)
+
+    def test_a_text_answer_that_is_no_text_is_refused(self, q, invitation):
+        with pytest.raises(ValidationError) as excinfo:
+            services.response_submit(invitation=invitation, data=q.answers(text=["a", "b"]))
+
+        assert _errors(excinfo) == {f"q{q.text.pk}": ["Write the answer as text."]}
+
+
 class TestSubmission:
     def test_an_answer_after_the_close_is_refused(self, q, invitation):
         Wave.objects.filter(pk=q.wave.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
@@ -319,6 +357,25 @@ class TestDraftSave:
         Wave.objects.filter(pk=closed.wave.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
         with pytest.raises(ValidationError, match="closed"):
             services.draft_save(invitation=closed.invite(invitation.user, invitation.partner), data={str(closed.nps.pk): 1})
+
+    def test_no_draft_once_a_colleague_answered_for_the_company(self, admin_a, user_a, partner_a):
+        q = Questionnaire(one_response_per_partner=True)
+        services.response_submit(invitation=q.invite(admin_a, partner_a), data=q.answers())
+        colleague = q.invite(user_a, partner_a)
+
+        with pytest.raises(ValidationError) as excinfo:
+            services.draft_save(invitation=colleague, data={str(q.nps.pk): 3})
+
+        assert excinfo.value.messages == ["A colleague has already answered this survey for your company."]
+        colleague.refresh_from_db()
+        assert colleague.draft == {}
+
+    def test_a_per_person_survey_keeps_drafts_after_a_colleague_answered(self, q, admin_a, user_a, partner_a):
+        services.response_submit(invitation=q.invite(admin_a, partner_a), data=q.answers())
+
+        saved = services.draft_save(invitation=q.invite(user_a, partner_a), data={str(q.nps.pk): 3})
+
+        assert saved.draft == {str(q.nps.pk): 3}
 
 
 # --- waves and invitations -----------------------------------------------------------------------
@@ -476,10 +533,27 @@ class TestWaveClose:
         Wave.objects.filter(pk=q.wave.pk).update(opens_at=closes - timedelta(days=7), closes_at=closes)
         q.wave.refresh_from_db()
 
-        services.wave_close(wave=q.wave)
+        with pytest.raises(ValidationError) as excinfo:
+            services.wave_close(wave=q.wave)
 
+        assert excinfo.value.messages == ["This wave is already closed."]
         q.wave.refresh_from_db()
         assert q.wave.closes_at == closes
+
+    def test_a_scheduled_wave_is_cancelled_and_never_invites(self, q, partner_a, admin_a):
+        now = timezone.now()
+        opens = now + timedelta(days=5)
+        Wave.objects.filter(pk=q.wave.pk).update(opens_at=opens, closes_at=opens + timedelta(days=14))
+        q.wave.refresh_from_db()
+
+        wave = services.wave_close(wave=q.wave, now=now)
+
+        assert (wave.opens_at, wave.closes_at) == (now - timedelta(seconds=1), now)
+        assert services.wave_invite(wave=wave, now=now) == []
+        assert services.wave_invite(wave=wave, now=opens) == []  # the day it was to open
+        assert not Invitation.objects.filter(wave=wave).exists()
+        with pytest.raises(ValidationError, match="closed"):
+            services.draft_save(invitation=q.invite(admin_a, partner_a), data={})
 
 
 # --- surveys -------------------------------------------------------------------------------------
@@ -512,7 +586,11 @@ class TestSurveyDuplicate:
         copy = services.survey_duplicate(survey=survey, by=manager_user)
 
         assert copy.pk != survey.pk
-        assert (copy.title_en, copy.title_nl, copy.title_de) == ("Copy of Satisfaction", "Copy of Tevredenheid", "Copy of Zufriedenheit")
+        assert (copy.title_en, copy.title_nl, copy.title_de) == (
+            "Copy of Satisfaction",
+            "Kopie van Tevredenheid",
+            "Kopie von Zufriedenheit",
+        )
         assert (copy.intro_en, copy.intro_nl, copy.intro_de) == ("Hello", "Hallo", "Guten Tag")
         assert copy.created_by == manager_user
         assert (copy.one_response_per_partner, copy.recurrence, copy.partner_types) == (True, Recurrence.QUARTERLY, [PartnerType.MSP])
@@ -531,6 +609,26 @@ class TestSurveyDuplicate:
         assert survey.questions.count() == 2
         assert single.choices.count() == 2
         assert Survey.objects.get(pk=survey.pk).title_en == "Satisfaction"
+
+    def test_the_copy_prefix_does_not_depend_on_the_managers_language(self, manager_user):
+        survey = Survey.objects.create(title_en="Satisfaction", title_nl="Tevredenheid", title_de="Zufriedenheit")
+
+        with translation.override("de"):
+            copy = services.survey_duplicate(survey=survey, by=manager_user)
+
+        assert (copy.title_en, copy.title_nl, copy.title_de) == (
+            "Copy of Satisfaction",
+            "Kopie van Tevredenheid",
+            "Kopie von Zufriedenheit",
+        )
+
+    def test_a_long_title_is_cut_to_fit(self, manager_user):
+        survey = Survey.objects.create(title_en="t" * 200, title_nl="")
+
+        copy = services.survey_duplicate(survey=survey, by=manager_user)
+
+        assert copy.title_en == "Copy of " + "t" * 192
+        assert copy.title_nl in ("", None)
 
 
 # --- pulse waves ---------------------------------------------------------------------------------
@@ -571,6 +669,19 @@ class TestPulseWaves:
         wave = next(wave for wave in created if wave.survey_id == quarterly.survey.pk)
         assert (wave.opens_at, wave.closes_at) == (now, now + timedelta(days=14))
         assert Wave.objects.filter(survey=quarterly.survey).count() == 2  # the fixture's wave and this quarter's
+
+    def test_a_run_for_a_past_moment_opens_that_periods_wave(self, django_capture_on_commit_callbacks):
+        """Every date comes from `now`: a run pinned in 2024 opens Q1 2024 as it would have then."""
+        quarterly = Questionnaire(recurrence=Recurrence.QUARTERLY, wave_length_days=21)
+        when = datetime(2024, 2, 10, 9, 0, tzinfo=UTC)
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            created = services.pulse_waves_create(now=when)
+
+        assert [(wave.survey_id, wave.name, wave.opens_at, wave.closes_at) for wave in created] == [
+            (quarterly.survey.pk, "Q1 2024", when, when + timedelta(days=21))
+        ]
+        assert len(callbacks) == 1  # opened at `now`: its invitations go out after commit
 
     def test_the_quarterly_wave_is_named_after_its_quarter(self):
         """A fixed date (in the future, so that wave_create accepts the close): Q4, then Q1 of the next year."""
@@ -765,6 +876,33 @@ class TestIdeaPost:
         assert "title" in _errors(excinfo)
         assert not Idea.objects.exists()
 
+    @pytest.mark.parametrize(
+        ("title", "body", "errors"),
+        [
+            ("t" * 201, "Body", {"title": ["Keep it to 200 characters at most (this text has 201)."]}),
+            ("Title", "b" * 10_001, {"body": ["Keep it to 10000 characters at most (this text has 10001)."]}),
+            (
+                "Ti\x00tle",
+                "Bo\x00dy",
+                {
+                    "title": ["The text contains characters that are not allowed."],
+                    "body": ["The text contains characters that are not allowed."],
+                },
+            ),
+            ("Title", " \n ", {"body": ["Describe your idea, concern or question."]}),
+        ],
+    )
+    def test_limits_and_characters_are_checked(self, partner_a, user_a, title, body, errors):
+        with pytest.raises(ValidationError) as excinfo:
+            services.idea_post(partner=partner_a, author=user_a, kind=IdeaKind.IDEA, title=title, body=body)
+
+        assert _errors(excinfo) == errors
+        assert not Idea.objects.exists()
+
+    def test_the_longest_allowed_post_is_stored(self, partner_a, user_a):
+        idea = services.idea_post(partner=partner_a, author=user_a, kind=IdeaKind.IDEA, title="t" * 200, body="b" * 10_000)
+        assert (len(idea.title), len(idea.body)) == (200, 10_000)
+
     def test_an_unknown_kind_is_refused(self, partner_a, user_a):
         with pytest.raises(ValidationError):
             services.idea_post(partner=partner_a, author=user_a, kind="rant", title="T", body="B")
@@ -812,6 +950,13 @@ class TestIdeaSetStatus:
         assert _errors(excinfo) == {"status": ["The idea already has this status."]}
         assert not IdeaEvent.objects.exists()
         assert mailoutbox == []
+
+    def test_refuses_a_note_with_nul_characters(self, idea, manager_user):
+        with pytest.raises(ValidationError) as excinfo:
+            services.idea_set_status(idea=idea, status=IdeaStatus.PLANNED, by=manager_user, note="a\x00b")
+
+        assert _errors(excinfo) == {"note": ["The text contains characters that are not allowed."]}
+        assert Idea.objects.get(pk=idea.pk).status == IdeaStatus.NEW
 
     def test_refuses_an_unknown_status(self, idea, manager_user):
         with pytest.raises(ValidationError) as excinfo:
@@ -871,12 +1016,55 @@ class TestIdeaReply:
         assert idea.status == IdeaStatus.NEW
         assert _to(mailoutbox) == [[user_a.email]]
 
-    def test_a_partner_comment_is_no_answer_and_mails_nobody(self, idea, admin_a, mailoutbox, django_capture_on_commit_callbacks):
+    def test_a_partner_comment_is_no_answer_and_tells_the_account_manager(
+        self, idea, admin_a, partner_a, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        partner_a.account_manager = ManagerFactory(email="am@vendor.test")
+        partner_a.save()
+        ManagerFactory(email="other@vendor.test")
+
         with django_capture_on_commit_callbacks(execute=True):
             services.idea_reply(idea=idea, by=admin_a, body="Any news?")
 
         assert Idea.objects.get(pk=idea.pk).first_answered_at is None
-        assert mailoutbox == []
+        assert _to(mailoutbox) == [["am@vendor.test"]]  # the channel team, not the idea's author
+        assert "Alpha Resellers B.V." in mailoutbox[0].subject
+        assert "Any news?" in mailoutbox[0].body
+        assert f"/surveys/ideas/{idea.pk}/" in mailoutbox[0].body
+
+    def test_a_partner_comment_after_the_teams_reply_keeps_the_first_answer_time(self, idea, admin_a, manager_user):
+        reply = services.idea_reply(idea=idea, by=manager_user, body="On it.")
+        services.idea_reply(idea=idea, by=admin_a, body="Thanks!")
+
+        assert Idea.objects.get(pk=idea.pk).first_answered_at == reply.created_at
+
+    def test_without_an_account_manager_every_manager_hears_of_a_comment(
+        self, idea, admin_a, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ManagerFactory(email="one@vendor.test")
+        ManagerFactory(email="two@vendor.test")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            services.idea_reply(idea=idea, by=admin_a, body="Any news?")
+
+        assert [sorted(to) for to in _to(mailoutbox)] == [["one@vendor.test", "two@vendor.test"]]
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ("x" * 5001, "Keep it to 5000 characters at most (this text has 5001)."),
+            ("Nul\x00byte", "The text contains characters that are not allowed."),
+        ],
+    )
+    def test_a_too_long_or_nul_reply_is_refused(self, idea, manager_user, body, message):
+        with pytest.raises(ValidationError) as excinfo:
+            services.idea_reply(idea=idea, by=manager_user, body=body)
+
+        assert _errors(excinfo) == {"body": [message]}
+        assert not IdeaEvent.objects.exists()
+
+    def test_a_reply_of_exactly_5000_characters_is_kept(self, idea, manager_user):
+        assert len(services.idea_reply(idea=idea, by=manager_user, body="x" * 5000).body) == 5000
 
     def test_an_empty_reply_is_refused(self, idea, manager_user):
         with pytest.raises(ValidationError) as excinfo:

@@ -14,6 +14,7 @@ import re
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
+from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
 
 from partners.imports import ImportOptions, jobs
@@ -23,7 +24,6 @@ from partners.models import ImportChannel, ImportEntity, ImportStatus
 DELIMITERS = {"auto": "auto", ",": ",", ";": ";", "tab": "\t"}
 BAR_WIDTH = 30
 DEFAULT_SHOW = 50
-FAILED_STATUSES = (ImportStatus.REJECTED, ImportStatus.FAILED)
 # Values in error messages come from the file: never let them drive the terminal (escape sequences, \r).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -140,18 +140,25 @@ class ImportCommand(BaseCommand):
             )
             try:
                 job = jobs.import_job_run(job_id=job.pk, stream=stream, size=os.fstat(stream.fileno()).st_size, on_progress=bar)
+            except (Exception, KeyboardInterrupt) as error:
+                # The job runner logged the error and recorded the job as failed: say so in one line.
+                if bar:
+                    bar.finish(str(ImportStatus.FAILED.label))
+                job.refresh_from_db()
+                raise CommandError(printable(job.message), returncode=130 if isinstance(error, KeyboardInterrupt) else 1) from error
             except BaseException:
                 if bar:
                     bar.finish(str(ImportStatus.FAILED.label))
                 raise
+        rejected = jobs.is_rejected(job)
         if bar:
-            bar.finish(job.get_status_display(), 100 if job.status not in FAILED_STATUSES else None)
+            bar.finish(job.get_status_display(), None if rejected else 100)
 
         if verbose:
-            self._summary(job, import_options)
+            self._summary(job, import_options, rejected)
             if job.errors:
                 self._rejected_rows(job, options["show"])
-        if job.status in FAILED_STATUSES:
+        if rejected:
             raise CommandError(printable(job.message) or f"Import {job.get_status_display().lower()}.")
         return None
 
@@ -184,7 +191,7 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"More than one user matches {email}; give the exact address.")
         return users[0]
 
-    def _summary(self, job, options):
+    def _summary(self, job, options, rejected):
         title = f"{ImportEntity(job.entity).label} import #{job.pk} of {printable(job.file_name)}"
         if options.dry_run:
             title += " (dry run: the counts are what would be written)"
@@ -201,9 +208,9 @@ class ImportCommand(BaseCommand):
         for name, value in rows:
             self.stdout.write(f"  {name:<{width}}{value:>{figures}}")
         self.stdout.write(f"  {'duration':<{width}}{format_duration(job.duration)}")
-        style = self.style.ERROR if job.status in FAILED_STATUSES else self.style.WARNING if job.rows_rejected else self.style.SUCCESS
+        style = self.style.ERROR if rejected else self.style.WARNING if job.rows_rejected else self.style.SUCCESS
         outcome = printable(job.message) or job.get_status_display()
-        if job.status in FAILED_STATUSES and job.message:
+        if rejected and job.message:
             outcome = f"{job.get_status_display()}: {outcome}"
         self.stdout.write(f"  {'outcome':<{width}}" + style(outcome))
 
@@ -224,7 +231,11 @@ class ImportCommand(BaseCommand):
                 self.stdout.write(f"  {line:>{line_width}}  {column:<{column_width}}  {reason}")
         hidden = len(errors) - len(shown)
         if hidden:
-            more = f"… and {hidden:,} more"
+            more = ngettext("… and %(count)s more problem", "… and %(count)s more problems", hidden) % {"count": f"{hidden:,}"}
             if len(errors) >= STORED_ERRORS:
-                more += f" (only the first {STORED_ERRORS:,} problems are kept; {job.rows_rejected:,} rows were rejected in all)"
+                more += " " + ngettext(
+                    "(only the first %(stored)s problems are kept; %(count)s row was rejected in all)",
+                    "(only the first %(stored)s problems are kept; %(count)s rows were rejected in all)",
+                    job.rows_rejected,
+                ) % {"stored": f"{STORED_ERRORS:,}", "count": f"{job.rows_rejected:,}"}
             self.stdout.write(more)

@@ -20,6 +20,9 @@ the way production builds them (the COPY engine on PostgreSQL, the Python engine
 partner's history is drawn from its own generator, seeded with its external ID, from the partner as
 stored, so it never sells before it joined or after it left. The block runs once: when demo sales
 (source "demo") exist it is skipped, so `make run` does not re-import at every start.
+
+Surveys: at the end, `seed_surveys` adds the feedback loop (a quarterly NPS survey with two closed
+waves and an open one, answered, and a dozen ideas in every status); it is idempotent too.
 """
 
 import csv
@@ -34,6 +37,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -1010,8 +1014,8 @@ def import_chunks(rows_by_partner, limit=IMPORT_CHUNK_ROWS):
 
 class Command(BaseCommand):
     help = (
-        "Create a repeatable demo world (about 200 partners, logins, applications, products, customers and three years "
-        "of sales). Running it again changes nothing."
+        "Create a repeatable demo world (about 200 partners, logins, applications, products, customers, three years "
+        "of sales, and the surveys and ideas of seed_surveys). Running it again changes nothing."
     )
 
     def handle(self, *args, **options):
@@ -1039,6 +1043,8 @@ class Command(BaseCommand):
 
         if options["verbosity"] >= 1:
             self._report(login_specs, partner_specs, created, sales)
+        # The feedback loop of the demo world (surveys app), called by name so partners never imports surveys.
+        call_command("seed_surveys", stdout=self.stdout, stderr=self.stderr, verbosity=options["verbosity"])
 
     # -- writing -------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`manage.py seed_surveys`: the feedback loop of the demo world (run after `seed_demo`).
+"""`manage.py seed_surveys`: the feedback loop of the demo world (`seed_demo` runs it at its end).
 
 Creates a quarterly "Partner satisfaction (NPS)" pulse survey with its texts in English, Dutch and
 German; the waves of the previous two quarters (closed) and of the current quarter (open), each
