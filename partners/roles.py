@@ -36,6 +36,24 @@ SURVEY_PERMISSIONS = {
     "ideaevent": ("view", "add"),
 }
 
+# The incentives app's models (app_label "incentives"): programs and rules, period close, payouts,
+# the reward catalog, redemptions and tier rules. Settings and hand corrections stay with admins.
+INCENTIVE_PERMISSIONS = {
+    "program": ("view", "add", "change"),
+    "rule": ("view", "add", "change", "delete"),
+    "programperiod": ("view", "change"),
+    "earningline": ("view",),
+    "payout": ("view", "add", "change"),
+    "auditentry": ("view",),
+    "pointsbalance": ("view",),
+    "pointsentry": ("view",),
+    "reward": ("view", "add", "change", "delete"),
+    "redemption": ("view", "change"),
+    "tierrule": ("view", "add", "change"),
+    "tierstanding": ("view",),
+    "tierchange": ("view", "add"),
+}
+
 
 def ensure_manager_group(**kwargs):
     """Create the group if needed and grant it the permissions above (adds, never removes)."""
@@ -44,6 +62,7 @@ def ensure_manager_group(**kwargs):
     codenames = [f"{action}_{model}" for model, actions in MANAGER_PERMISSIONS.items() for action in actions]
     group.permissions.add(*Permission.objects.using(using).filter(content_type__app_label="partners", codename__in=codenames))
     _grant_app_permissions(group, "surveys", SURVEY_PERMISSIONS, using)
+    _grant_app_permissions(group, "incentives", INCENTIVE_PERMISSIONS, using)
     return group
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_surveys
+from . import views, views_incentives, views_surveys
 
 app_name = "portal"
 
@@ -19,4 +19,12 @@ urlpatterns = [
     path("surveys/<int:invitation_id>/", views_surveys.SurveyAnswerView.as_view(), name="survey_answer"),
     path("ideas/", views_surveys.IdeaListView.as_view(), name="ideas"),
     path("ideas/<int:pk>/", views_surveys.IdeaDetailView.as_view(), name="idea_detail"),
+    path("incentives/", views_incentives.IncentivesView.as_view(), name="incentives"),
+    path("incentives/earnings/", views_incentives.EarningsView.as_view(), name="incentive_earnings"),
+    path("incentives/payouts/<int:pk>/", views_incentives.PayoutDetailView.as_view(), name="incentive_payout"),
+    path("incentives/points/", views_incentives.PointsView.as_view(), name="incentive_points"),
+    path("incentives/rewards/", views_incentives.RewardListView.as_view(), name="incentive_rewards"),
+    path("incentives/rewards/<int:pk>/redeem/", views_incentives.RedeemView.as_view(), name="incentive_redeem"),
+    path("incentives/redemptions/", views_incentives.RedemptionListView.as_view(), name="incentive_redemptions"),
+    path("incentives/redemptions/<int:pk>/", views_incentives.RedemptionDetailView.as_view(), name="incentive_redemption"),
 ]

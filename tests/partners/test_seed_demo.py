@@ -21,6 +21,18 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from faker import Faker
 
+from incentives.models import (
+    EarningLine,
+    Payout,
+    PayoutStatus,
+    PointsEntry,
+    Program,
+    ProgramPeriod,
+    ProgramStatus,
+    Redemption,
+    Reward,
+    Rule,
+)
 from partners.imports import ImportOptions, import_file
 from partners.management.commands.seed_demo import demo_sales_files
 from partners.models import (
@@ -443,3 +455,27 @@ def test_a_second_run_adds_no_surveys_or_ideas(demo_world, db):
 
     assert "Created 0 surveys, 0 questions, 0 waves, 0 invitations, 0 responses, 0 ideas, 0 idea events." in second
     assert {model.__name__: model.objects.count() for model in SURVEY_MODELS} == before
+
+
+# --- the incentives (seed_incentives, run after the surveys) ---------------------------------------
+
+INCENTIVE_MODELS = [Program, Rule, ProgramPeriod, EarningLine, Payout, PointsEntry, Reward, Redemption]
+
+
+def test_seed_demo_ends_with_running_programs_and_a_closed_period(demo_world, db):
+    programs = Program.objects.filter(status=ProgramStatus.ACTIVE)
+    assert programs.count() == 2
+    kinds = set(Rule.objects.filter(program__in=programs).values_list("kind", flat=True))
+    assert {"revenue_rebate", "growth_bonus", "points"} <= kinds
+    assert ProgramPeriod.objects.filter(closed_at__isnull=False).exists()
+    assert EarningLine.objects.exists()
+    assert set(Payout.objects.values_list("status", flat=True)) == set(PayoutStatus.values)
+    assert Redemption.objects.exists()
+
+
+def test_a_second_run_adds_no_incentive_rows(demo_world, db):
+    before = {model.__name__: model.objects.count() for model in INCENTIVE_MODELS}
+
+    seed()
+
+    assert {model.__name__: model.objects.count() for model in INCENTIVE_MODELS} == before

@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from incentives.models import Program, Reward
 from partners.models import (
     Contact,
     Customer,
@@ -67,6 +68,14 @@ PORTAL_COVERAGE = {
     "portal:survey_answer": "PORTAL_OBJECT_ROUTES",
     "portal:ideas": "PORTAL_LIST_PAGES",
     "portal:idea_detail": "PORTAL_OBJECT_ROUTES",
+    "portal:incentives": "PORTAL_LIST_PAGES",
+    "portal:incentive_earnings": "PORTAL_LIST_PAGES",
+    "portal:incentive_payout": "PORTAL_OBJECT_ROUTES",
+    "portal:incentive_points": "PORTAL_LIST_PAGES",
+    "portal:incentive_rewards": "PORTAL_LIST_PAGES",
+    "portal:incentive_redeem": "PORTAL_OBJECT_ROUTES",
+    "portal:incentive_redemptions": "PORTAL_LIST_PAGES",
+    "portal:incentive_redemption": "PORTAL_OBJECT_ROUTES",
 }
 
 _REFERENCE_DATA = NoObjectScope(
@@ -112,12 +121,30 @@ API_COVERAGE = {
     # GET lists answers (channel managers only); POST answers one of the user's own invitations.
     "/api/v1/responses/": ("API_MANAGER_ONLY_ROUTES", "API_SUBMIT_ROUTES"),
     "/api/v1/responses/{id}/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/programs/": "API_LIST_ROUTES",
+    "/api/v1/programs/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/earnings/": "API_LIST_ROUTES",
+    "/api/v1/earnings/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/payouts/": "API_LIST_ROUTES",
+    "/api/v1/payouts/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/payouts/{id}/approve/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/payouts/{id}/mark-paid/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/payouts/{id}/reject/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/rewards/": "API_LIST_ROUTES",
+    "/api/v1/rewards/{id}/": "API_DETAIL_ROUTES",
+    # GET lists the partner's own redemptions; POST redeems a reward named in the body.
+    "/api/v1/redemptions/": ("API_LIST_ROUTES", "API_SUBMIT_ROUTES"),
+    "/api/v1/redemptions/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/redemptions/{id}/approve/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/redemptions/{id}/reject/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/redemptions/{id}/fulfil/": "API_MANAGER_ONLY_ROUTES",
 }
 
 # Not owned by one partner, but a partner user sees only part of them (customers: those that bought
 # through its partner), so their routes need the cross-tenant 404 test as much as partner-owned ones.
-# Surveys and waves likewise: a partner user sees only those it was invited to.
-PARTNER_FILTERED_MODELS = {Customer, Survey, Wave}
+# Surveys and waves likewise: a partner user sees only those it was invited to; incentive programs only
+# those it is eligible for, rewards only those of its tier.
+PARTNER_FILTERED_MODELS = {Customer, Survey, Wave, Program, Reward}
 
 # Routes under /api/v1/ that the schema does not list, with the reason they hold no tenant data.
 API_OUTSIDE_SCHEMA = {
@@ -131,6 +158,10 @@ OTHER_NAMESPACES = {
     "surveys": NoObjectScope(
         "Manager UI of the feedback loop: refused to partner users as a whole "
         "(tests/surveys/test_manager_views.py::test_partner_users_get_403_everywhere)."
+    ),
+    "incentives": NoObjectScope(
+        "Manager UI of incentives: refused to partner users as a whole "
+        "(tests/incentives/test_manager_views.py::test_partner_users_get_403_everywhere)."
     ),
 }
 OTHER_ROUTES = {
@@ -298,7 +329,8 @@ def test_api_routes_over_partner_owned_models_have_a_404_test():
         assert model is not None, f"{path}: cannot tell which model it serves; map it explicitly and extend this test."
         if _is_partner_scoped(model) or model in PARTNER_FILTERED_MODELS:
             coverage = API_COVERAGE.get(path)
-            assert coverage in ("API_DETAIL_ROUTES", "API_LIST_ROUTES"), (
+            tables = () if isinstance(coverage, NoObjectScope) or coverage is None else _tables(coverage)
+            assert {"API_DETAIL_ROUTES", "API_LIST_ROUTES"} & set(tables), (
                 f"{path} serves partner-owned {model.__name__} rows but is mapped to {coverage!r}. {ADD_A_SCOPE_TEST}"
             )
 

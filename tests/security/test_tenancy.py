@@ -17,9 +17,13 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from incentives import services as incentive_services
+from incentives.models import Payout, PayoutStatus, PointsBalance, Redemption, RedemptionStatus, Reward
 from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
-from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, UserFactory
+from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory
+from tests.incentives.factories import RewardFactory, RuleFactory
+from tests.incentives.factories_ui import give_points, payout_for
 from tests.surveys.factories import IdeaFactory, InvitationFactory, QuestionFactory, ResponseFactory, WaveFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +38,19 @@ PORTAL_OBJECT_ROUTES = {
     "portal:team_resend_invitation": ("invited", ["post"]),
     "portal:survey_answer": ("invitation", ["get", "post"]),
     "portal:idea_detail": ("idea", ["get", "post"]),
+    "portal:incentive_payout": ("payout", ["get"]),
+    "portal:incentive_redemption": ("redemption", ["get"]),
+    "portal:incentive_redeem": ("reward", ["get", "post"]),
 }
 
 # Object routes open to every user of a partner, not only to its partner admins.
-PORTAL_MEMBER_ROUTES = {"portal:survey_answer", "portal:idea_detail"}
+PORTAL_MEMBER_ROUTES = {
+    "portal:survey_answer",
+    "portal:idea_detail",
+    "portal:incentive_payout",
+    "portal:incentive_redemption",
+    "portal:incentive_redeem",
+}
 
 # Portal pages without an object id: each shows the signed-in user's own partner only.
 PORTAL_LIST_PAGES = {
@@ -47,6 +60,11 @@ PORTAL_LIST_PAGES = {
     "portal:team": "/portal/team/",
     "portal:surveys": "/portal/surveys/",
     "portal:ideas": "/portal/ideas/",
+    "portal:incentives": "/portal/incentives/",
+    "portal:incentive_earnings": "/portal/incentives/earnings/",
+    "portal:incentive_points": "/portal/incentives/points/",
+    "portal:incentive_rewards": "/portal/incentives/rewards/",
+    "portal:incentive_redemptions": "/portal/incentives/redemptions/",
 }
 
 # API detail routes of partner-owned objects: schema path -> kind of object.
@@ -61,6 +79,11 @@ API_DETAIL_ROUTES = {
     "/api/v1/surveys/{id}/": "survey",
     "/api/v1/waves/{id}/": "wave",
     "/api/v1/ideas/{id}/": "idea",
+    "/api/v1/programs/{id}/": "program",
+    "/api/v1/earnings/{id}/": "earning",
+    "/api/v1/payouts/{id}/": "payout",
+    "/api/v1/rewards/{id}/": "reward",
+    "/api/v1/redemptions/{id}/": "redemption",
 }
 
 # API list routes of partner-owned objects: schema path -> kind of object listed.
@@ -74,6 +97,11 @@ API_LIST_ROUTES = {
     "/api/v1/surveys/": "survey",
     "/api/v1/waves/": "wave",
     "/api/v1/ideas/": "idea",
+    "/api/v1/programs/": "program",
+    "/api/v1/earnings/": "earning",
+    "/api/v1/payouts/": "payout",
+    "/api/v1/rewards/": "reward",
+    "/api/v1/redemptions/": "redemption",
 }
 
 
@@ -109,6 +137,20 @@ def _idea_was_merged(objects, response):
     assert Idea.objects.get(pk=objects["idea"].pk).merged_into_id == objects["other_idea"].pk
 
 
+def _payout_is(kind, status):
+    def effect(objects, response):
+        assert Payout.objects.get(pk=objects[kind].pk).status == status
+
+    return effect
+
+
+def _redemption_is(kind, status):
+    def effect(objects, response):
+        assert Redemption.objects.get(pk=objects[kind].pk).status == status
+
+    return effect
+
+
 # API operations refused to partner users as a whole (403, before reading the body): schema path ->
 # (HTTP method, kind of object in `{id}` or None, body built from the owner's objects, the effect for a manager).
 API_MANAGER_ONLY_ROUTES = {
@@ -118,6 +160,37 @@ API_MANAGER_ONLY_ROUTES = {
     "/api/v1/ideas/{id}/set-status/": ("post", "idea", lambda objects: {"status": "planned", "note": "x"}, _idea_status_changed),
     "/api/v1/ideas/{id}/reply/": ("post", "idea", lambda objects: {"body": "Taken over"}, _idea_got_a_reply),
     "/api/v1/ideas/{id}/merge/": ("post", "idea", lambda objects: {"into": objects["other_idea"].pk}, _idea_was_merged),
+    "/api/v1/payouts/{id}/approve/": ("post", "payout", lambda objects: {}, _payout_is("payout", PayoutStatus.APPROVED)),
+    "/api/v1/payouts/{id}/mark-paid/": (
+        "post",
+        "approved_payout",
+        lambda objects: {"reference": "SEPA-1"},
+        _payout_is("approved_payout", PayoutStatus.PAID),
+    ),
+    "/api/v1/payouts/{id}/reject/": (
+        "post",
+        "payout",
+        lambda objects: {"reason": "Taken over"},
+        _payout_is("payout", PayoutStatus.REJECTED),
+    ),
+    "/api/v1/redemptions/{id}/approve/": (
+        "post",
+        "pending_redemption",
+        lambda objects: {},
+        _redemption_is("pending_redemption", RedemptionStatus.APPROVED),
+    ),
+    "/api/v1/redemptions/{id}/reject/": (
+        "post",
+        "redemption",
+        lambda objects: {"reason": "Taken over"},
+        _redemption_is("redemption", RedemptionStatus.REJECTED),
+    ),
+    "/api/v1/redemptions/{id}/fulfil/": (
+        "post",
+        "redemption",
+        lambda objects: {},
+        _redemption_is("redemption", RedemptionStatus.FULFILLED),
+    ),
 }
 
 
@@ -125,10 +198,19 @@ def _submission(objects):
     return {"invitation": objects["invitation"].pk, "answers": {str(objects["question"].pk): 9}}
 
 
-# API operations open to partner users that name an object in the body: schema path -> (body, effect).
-# Another partner's object must be refused exactly like a missing one.
+# API operations open to partner users that name an object in the body: schema path -> (body, the body
+# field naming the object, effect). Another partner's object must be refused exactly like a missing one.
 API_SUBMIT_ROUTES = {
-    "/api/v1/responses/": (_submission, lambda objects: Invitation.objects.get(pk=objects["invitation"].pk).responded_at is not None),
+    "/api/v1/responses/": (
+        _submission,
+        "invitation",
+        lambda objects: Invitation.objects.get(pk=objects["invitation"].pk).responded_at is not None,
+    ),
+    "/api/v1/redemptions/": (
+        lambda objects: {"reward": objects["reward"].pk},
+        "reward",
+        lambda objects: Redemption.objects.filter(reward=objects["reward"]).count() == 2,
+    ),
 }
 
 # Secret markers: B must never see a page or a response containing one of these.
@@ -140,6 +222,8 @@ A_SECRETS = [
     "Alpha End Customer",
     "Alpha-only pulse",
     "Alpha idea for faster quotes",
+    "Alpha-only rebate",
+    "Alpha exclusive gift",
 ]
 
 
@@ -156,6 +240,31 @@ def _survey_objects(partner, user, label):
         "response": ResponseFactory(wave=wave, partner=partner, user=respondent),
         "idea": IdeaFactory(partner=partner, author=user, title=f"{label} idea for faster quotes"),
         "other_idea": IdeaFactory(partner=partner, author=user, title=f"{label} second idea"),
+    }
+
+
+def _incentive_objects(partner, user, label):
+    """A program only `partner` is in, its payouts, points, rewards of its own tier and redemptions of them."""
+    tier = TierFactory(name=f"{label} tier")
+    Partner.objects.filter(pk=partner.pk).update(tier=tier)
+    partner.tier = tier
+    program = RuleFactory(program__name=f"{label}-only rebate").program
+    program.partners.set([partner])
+    payout = payout_for(partner, program=program)
+    approved = payout_for(partner, program=program, amount="300.00", status=PayoutStatus.APPROVED)
+    give_points(partner, 5000)
+    reward = RewardFactory(name=f"{label} exclusive gift", points_cost=100)
+    big = RewardFactory(name=f"{label} big prize", points_cost=1000, approval_threshold=500)
+    for item in (reward, big):
+        item.tiers.set([tier])
+    return {
+        "program": program,
+        "earning": payout.lines.get(),
+        "payout": payout,
+        "approved_payout": approved,
+        "reward": reward,
+        "redemption": incentive_services.redemption_request(partner=partner, user=user, reward=reward),
+        "pending_redemption": incentive_services.redemption_request(partner=partner, user=user, reward=big),
     }
 
 
@@ -182,6 +291,7 @@ def objects_a(partner_a, admin_a):
         "interaction": InteractionFactory(partner=partner_a, summary="Alpha pipeline call"),
         "internal": InteractionFactory(partner=partner_a, summary="Alpha churn risk", kind="note", is_internal=True),
         **_survey_objects(partner_a, admin_a, "Alpha"),
+        **_incentive_objects(partner_a, admin_a, "Alpha"),
     }
 
 
@@ -196,6 +306,7 @@ def objects_b(partner_b, admin_b):
         "contact": ContactFactory(partner=partner_b, first_name="Berta", last_name="Beta-Contact"),
         "interaction": InteractionFactory(partner=partner_b, summary="Beta pipeline call"),
         **_survey_objects(partner_b, admin_b, "Beta"),
+        **_incentive_objects(partner_b, admin_b, "Beta"),
     }
 
 
@@ -237,6 +348,10 @@ def _snapshot(objects):
         (invitation.draft, invitation.responded_at, Response.objects.count()),
         list(Idea.objects.order_by("pk").values_list("pk", "title", "status", "merged_into")),
         IdeaEvent.objects.count(),
+        list(Payout.objects.order_by("pk").values_list("pk", "status", "reference", "reason")),
+        list(Redemption.objects.order_by("pk").values_list("pk", "status")),
+        list(PointsBalance.objects.order_by("partner_id").values_list("partner_id", "balance")),
+        list(Reward.objects.order_by("pk").values_list("pk", "stock")),
     )
 
 
@@ -268,8 +383,17 @@ def test_portal_object_routes_work_for_the_owning_partner(route, objects_a, admi
     if "get" in methods:
         response = client.get(url)
         assert response.status_code == 200
-        marker = {"contact": "Anneke", "invitation": "Alpha-only pulse", "idea": "Alpha idea for faster quotes"}[kind]
+        marker = {
+            "contact": "Anneke",
+            "invitation": "Alpha-only pulse",
+            "idea": "Alpha idea for faster quotes",
+            "payout": "Alpha-only rebate",
+            "redemption": "Alpha exclusive gift",
+            "reward": "Alpha exclusive gift",
+        }[kind]
         assert marker in response.content.decode()
+    if "post" not in methods:
+        return
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, _post_data(kind, objects_a))
     assert response.status_code == 302, route
@@ -285,6 +409,8 @@ def test_portal_object_routes_work_for_the_owning_partner(route, objects_a, admi
         assert Invitation.objects.get(pk=obj.pk).draft == {str(objects_a["question"].pk): "9"}
     elif route == "portal:idea_detail":
         assert IdeaEvent.objects.filter(idea=obj, body="Taken over", author=admin_a).exists()
+    elif route == "portal:incentive_redeem":
+        assert Redemption.objects.filter(reward=obj, user=admin_a).count() == 2
     else:  # pragma: no cover - a new route needs its effect checked here
         pytest.fail(f"Add the expected effect of {route} to this test.")
 
@@ -336,6 +462,11 @@ def test_portal_pages_show_a_its_own_data(route, objects_a, objects_b, admin_a):
         "portal:team": "alpha-colleague@alpha.test",
         "portal:surveys": "Alpha-only pulse",
         "portal:ideas": "Alpha idea for faster quotes",
+        "portal:incentives": "Alpha-only rebate",
+        "portal:incentive_earnings": "Alpha-only rebate",
+        "portal:incentive_points": "Alpha exclusive gift",
+        "portal:incentive_rewards": "Alpha exclusive gift",
+        "portal:incentive_redemptions": "Alpha exclusive gift",
     }[route]
     assert expected in html
     assert "Alpha churn risk" not in html  # internal, even for its own partner
@@ -450,11 +581,11 @@ def test_api_manager_only_routes_work_for_a_channel_manager(path, objects_a):
 @pytest.mark.parametrize("auth", ["token", "session"])
 @pytest.mark.parametrize("path", API_SUBMIT_ROUTES, ids=str)
 def test_api_submissions_naming_another_partners_object_are_refused_like_a_missing_one(path, auth, objects_a, objects_b, admin_b):
-    body, _effect = API_SUBMIT_ROUTES[path]
+    body, field, _effect = API_SUBMIT_ROUTES[path]
     client = _api(admin_b, auth)
     before = _snapshot(objects_a)
     foreign = client.post(path, body(objects_a), format="json")
-    missing = client.post(path, {**body(objects_a), "invitation": MISSING_PK}, format="json")
+    missing = client.post(path, {**body(objects_a), field: MISSING_PK}, format="json")
     assert foreign.status_code == missing.status_code == 400
     assert foreign.json() == missing.json()
     for secret in A_SECRETS:
@@ -464,7 +595,7 @@ def test_api_submissions_naming_another_partners_object_are_refused_like_a_missi
 
 @pytest.mark.parametrize("path", API_SUBMIT_ROUTES, ids=str)
 def test_api_submissions_work_for_the_owning_partner(path, objects_a, admin_a):
-    body, effect = API_SUBMIT_ROUTES[path]
+    body, _field, effect = API_SUBMIT_ROUTES[path]
     response = _api(admin_a, "token").post(path, body(objects_a), format="json")
     assert response.status_code == 201, response.json()
     assert effect(objects_a)

@@ -23,6 +23,8 @@ stored, so it never sells before it joined or after it left. The block runs once
 
 Surveys: at the end, `seed_surveys` adds the feedback loop (a quarterly NPS survey with two closed
 waves and an open one, answered, and a dozen ideas in every status); it is idempotent too.
+Then `seed_incentives` adds two running programs, a closed past period with earnings, payouts in
+each state, the reward catalog and some redemptions (idempotent as well).
 """
 
 import csv
@@ -1015,7 +1017,8 @@ def import_chunks(rows_by_partner, limit=IMPORT_CHUNK_ROWS):
 class Command(BaseCommand):
     help = (
         "Create a repeatable demo world (about 200 partners, logins, applications, products, customers, three years "
-        "of sales, and the surveys and ideas of seed_surveys). Running it again changes nothing."
+        "of sales, the surveys and ideas of seed_surveys, and the incentive programs of seed_incentives). Running it again "
+        "changes nothing."
     )
 
     def handle(self, *args, **options):
@@ -1045,6 +1048,7 @@ class Command(BaseCommand):
             self._report(login_specs, partner_specs, created, sales)
         # The feedback loop of the demo world (surveys app), called by name so partners never imports surveys.
         call_command("seed_surveys", stdout=self.stdout, stderr=self.stderr, verbosity=options["verbosity"])
+        call_command("seed_incentives", stdout=self.stdout, stderr=self.stderr, verbosity=options["verbosity"])
 
     # -- writing -------------------------------------------------------------------------------------
 
