@@ -25,6 +25,7 @@ from django_countries.filters import CountryFilter
 from . import services
 from .imports import rollups
 from .models import (
+    Case,
     Certification,
     Contact,
     Customer,
@@ -695,3 +696,13 @@ class DealRegistrationAdmin(admin.ModelAdmin):
     search_fields = ["title", "partner__name", "partner__external_id", "customer__name"]
     autocomplete_fields = ["partner", "customer"]
     date_hierarchy = "registered_on"
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["opened_at", "partner", "kind", "status", "subject", "closed_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["partner"]
+    search_fields = ["subject", "partner__name", "partner__external_id"]
+    date_hierarchy = "opened_at"
+    autocomplete_fields = ["partner"]

@@ -272,6 +272,7 @@ class InteractionKind(models.TextChoices):
     TRAINING_COMPLETED = "training_completed", _("Training completed")
     EVENT_ATTENDED = "event_attended", _("Event attended")
     RESOURCE_DOWNLOADED = "resource_downloaded", _("Resource downloaded")
+    PORTAL_LOGIN = "portal_login", _("Portal login")
     STATUS_CHANGED = "status_changed", _("Status changed")
 
     @classmethod
@@ -662,3 +663,48 @@ class DealRegistration(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# --- Cases: conflicts and support requests (the loyalty score counts them against the partner) -----
+
+
+class CaseKind(models.TextChoices):
+    CONFLICT = "conflict", _("Conflict")
+    SUPPORT = "support", _("Support")
+    CHANNEL_CONFLICT = "channel_conflict", _("Channel conflict")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class Case(models.Model):
+    """A conflict or support case of a partner; open cases weigh on its loyalty score."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="cases", verbose_name=_("partner"))
+    subject = models.CharField(_("subject"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=CaseKind.choices, default=CaseKind.SUPPORT)
+    status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")), name="case_closed_after_opened"
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "opened_at"], name="case_partner_opened_idx")]
+
+    def __str__(self):
+        return self.subject
+
+    def clean(self):
+        if self.closed_at and self.opened_at and self.closed_at < self.opened_at:
+            raise ValidationError({"closed_at": _("A case cannot be closed before it is opened.")})

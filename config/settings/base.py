@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "partners",
     "surveys",
     "incentives",
+    "kpis",
     "portal",
 ]
 

@@ -14,6 +14,7 @@ from partners import services
 from partners.imports import rollups
 from partners.models import (
     ApplicationStatus,
+    Case,
     Certification,
     Contact,
     Customer,
@@ -92,6 +93,7 @@ def world(partner_a, partner_b, superuser):
         external_id="INV-1001",
     )
     rollups.refresh({(partner_a.pk, date(2026, 1, 1))})
+    Case.objects.create(partner=partner_a, subject="Deal claimed by two resellers", kind="channel_conflict")
     ImportJob.objects.create(
         entity="sales",
         channel=ImportChannel.CLI,

@@ -1,0 +1,310 @@
+"""Reads of kpis for the dashboards, the portal scorecard and the API: a fixed number of queries each.
+
+`filters` everywhere is a dict with any of: territory, tier, partner_type, account_manager (ids or
+lists of ids; a PartnerType value). Periods are dates; sales figures cover the whole months they
+touch (`definitions.Period`). Public functions (keyword-only):
+
+- ``channel_overview(*, period_start, period_end, filters=None) -> dict`` headline KPIs, each
+  {"value", "previous", "change"} against the previous period of the same length.
+- ``revenue_trend(*, period_start, period_end, by="partner_type", filters=None) -> dict``
+  {"months": [date], "series": [{"key", "label", "values": [Decimal]}]}; by: partner_type, tier, territory.
+- ``tier_distribution(*, filters=None) -> list`` [{"tier_id", "label", "count"}] of partners in the channel.
+- ``score_distribution(*, on_date, filters=None, bucket=10) -> dict`` {"date", "buckets", "bands"}.
+- ``nps_trend(*, period_start, period_end, filters=None) -> list`` [{"month", "nps", "count", ...}].
+- ``retention_cohorts(*, as_of, filters=None, quarters=8) -> list`` [{"cohort", "label", "size", "curve"}].
+- ``movers(*, on_date, days=30, limit=10, filters=None) -> dict`` {"date", "since", "top", "bottom"}.
+- ``at_risk_list(*, on_date, filters=None) -> QuerySet[ScoreSnapshot]`` latest at-risk snapshots.
+- ``alert_list(*, since=None, filters=None, open_only=False) -> QuerySet[Alert]``.
+- ``score_trend(*, partner, start, end) -> list`` [(date, score)].
+- ``channel_component_medians(*, on_date) -> dict`` {component: median normalised value}.
+- ``partner_scorecard(*, partner, on_date) -> dict`` every KPI of one partner, its snapshot, trend,
+  components against the channel median and the explanation of the latest change.
+- ``latest_score_date(*, on_date) -> date | None``.
+"""
+
+import statistics
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Floor
+from django_scopes import scopes_disabled
+
+from partners.models import Partner, PartnerType, SalesMonth, Territory, Tier
+
+from . import definitions as kpi
+from . import scoring
+from .models import Alert, Band, ScoreSnapshot
+
+ZERO = Decimal("0")
+
+
+def _change(value, previous):
+    if value is None or previous is None:
+        return None
+    return value - previous
+
+
+def _figure(value, previous):
+    return {"value": value, "previous": previous, "change": _change(value, previous)}
+
+
+def latest_score_date(*, on_date):
+    """The most recent day on or before `on_date` with snapshots (a night may have been skipped); one query."""
+    return ScoreSnapshot.objects.filter(date__lte=on_date).aggregate(day=Max("date"))["day"]
+
+
+def _revenue(period, condition):
+    months = SalesMonth.objects.filter(condition, month__gte=period.start, month__lt=period.end)
+    return months.aggregate(total=Coalesce(Sum("revenue"), ZERO))["total"]
+
+
+def _growth(current, last_year):
+    return None if not last_year or last_year <= 0 else (current - last_year) / last_year
+
+
+def _score_summary(day, condition):
+    latest = latest_score_date(on_date=day)
+    if latest is None:
+        return {"average": None, "at_risk": 0, "scored": 0}
+    return ScoreSnapshot.objects.filter(condition, date=latest).aggregate(
+        average=Avg("score"), at_risk=Count("id", filter=Q(band=Band.AT_RISK)), scored=Count("id")
+    )
+
+
+def _nps(period, condition):
+    months = kpi.nps_by_month(period=period, condition=condition)
+    count = sum(figures.count for figures in months.values())
+    if not count:
+        return None
+    promoters = sum(figures.promoters for figures in months.values())
+    detractors = sum(figures.detractors for figures in months.values())
+    return Decimal(100 * (promoters - detractors)) / Decimal(count)
+
+
+def _period_figures(period, condition):
+    revenue = _revenue(period, condition)
+    last_year = _revenue(period.last_year(), condition)
+    expansion = kpi.market_expansion(period=period, condition=condition)
+    engaged = kpi.engagement(start=period.start, end=period.last_day, condition=condition)
+    scores = _score_summary(period.last_day, condition)
+    roi = kpi.incentive_roi(period=period, condition=condition)
+    retained = kpi.retention(start=period.start - timedelta(days=1), end=period.last_day, condition=condition)
+    return {
+        "revenue": revenue,
+        "growth": _growth(revenue, last_year),
+        "partners": len(kpi.partners_in_channel(on_date=period.last_day, condition=condition)),
+        "average_score": scores["average"],
+        "at_risk": scores["at_risk"],
+        "nps": _nps(period, condition),
+        "new_customers": sum(row["new_customers"] for row in expansion.values()),
+        "new_countries": sum(row["new_countries"] for row in expansion.values()),
+        "engagement_points": sum(row["points"] for row in engaged.values()),
+        "incentive_cost": roi["cost"],
+        "incentive_revenue_per_cost": roi["revenue_per_cost"],
+        "retention": retained["rate"],
+    }
+
+
+def channel_overview(*, period_start, period_end, filters=None):
+    """Headline KPIs of the channel for the months of the period and the same length before; ~36 queries."""
+    period = kpi.Period.from_dates(period_start, period_end)
+    previous = period.previous()
+    condition = kpi.partner_q(filters=filters)
+    current_figures = _period_figures(period, condition)
+    previous_figures = _period_figures(previous, condition)
+    return {
+        "period": period,
+        "previous_period": previous,
+        "kpis": {name: _figure(value, previous_figures[name]) for name, value in current_figures.items()},
+    }
+
+
+def _labels(by, keys):
+    if by == "partner_type":
+        return {key: str(PartnerType(key).label) if key in PartnerType.values else key for key in keys}
+    model = {"tier": Tier, "territory": Territory}[by]
+    names = dict(model.objects.filter(pk__in=[key for key in keys if key is not None]).values_list("pk", "name"))
+    return {key: names.get(key, "—") for key in keys}
+
+
+def revenue_trend(*, period_start, period_end, by="partner_type", filters=None):
+    """Monthly revenue per partner type, tier or territory; 2 queries (figures, labels)."""
+    period = kpi.Period.from_dates(period_start, period_end)
+    figures = kpi.revenue_by_month(period=period, by=by, condition=kpi.partner_q(filters=filters))
+    keys = sorted({key for key, _month in figures}, key=lambda key: (key is None, str(key)))
+    labels = _labels(by, keys) if keys else {}
+    return {
+        "months": period.months,
+        "series": [
+            {"key": key, "label": labels[key], "values": [figures.get((key, month), ZERO) for month in period.months]} for key in keys
+        ],
+    }
+
+
+def tier_distribution(*, filters=None):
+    """Partners in the channel (current status) per current tier, lowest rank first; one query."""
+    rows = (
+        Partner.objects.filter(kpi.partner_filter_q(filters), status__in=kpi.IN_CHANNEL)
+        .values("tier_id", "tier__name", "tier__rank")
+        .annotate(count=Count("id"))
+        .order_by(F("tier__rank").asc(nulls_first=True))
+    )
+    return [{"tier_id": row["tier_id"], "label": row["tier__name"] or "—", "count": row["count"]} for row in rows]
+
+
+def score_distribution(*, on_date, filters=None, bucket=10):
+    """Latest snapshots on or before `on_date` in score buckets of `bucket` points, and per band; 3 queries."""
+    day = latest_score_date(on_date=on_date)
+    edges = list(range(0, 100, bucket))
+    result = {"date": day, "buckets": [{"from": low, "to": min(low + bucket, 100), "count": 0} for low in edges], "bands": {}}
+    if day is None:
+        return result
+    snapshots = ScoreSnapshot.objects.filter(kpi.partner_q(filters=filters), date=day)
+    for row in snapshots.annotate(slot=Floor(F("score") / bucket)).values("slot").annotate(n=Count("id")).order_by():
+        index = min(int(row["slot"]), len(edges) - 1)
+        result["buckets"][index]["count"] += row["n"]
+    result["bands"] = dict(snapshots.values("band").annotate(n=Count("id")).order_by().values_list("band", "n"))
+    return result
+
+
+def nps_trend(*, period_start, period_end, filters=None):
+    """Channel NPS per month of the non-anonymous survey answers; one query. NPS None for a month without answers."""
+    period = kpi.Period.from_dates(period_start, period_end)
+    months = kpi.nps_by_month(period=period, condition=kpi.partner_q(filters=filters))
+    trend = []
+    for month in period.months:
+        figures = months.get(month)
+        trend.append(
+            {
+                "month": month,
+                "nps": figures.score if figures else None,
+                "count": figures.count if figures else 0,
+                "promoters": figures.promoters if figures else 0,
+                "detractors": figures.detractors if figures else 0,
+            }
+        )
+    return trend
+
+
+def retention_cohorts(*, as_of, filters=None, quarters=8):
+    return kpi.cohort_retention(as_of=as_of, condition=kpi.partner_q(filters=filters), quarters=quarters)
+
+
+def _scored_on(day, condition):
+    return ScoreSnapshot.objects.filter(condition, date=day).select_related("partner", "partner__tier", "partner__account_manager")
+
+
+def movers(*, on_date, days=30, limit=10, filters=None):
+    """Biggest risers and fallers between the latest snapshot and the one `days` earlier; 3 queries."""
+    day = latest_score_date(on_date=on_date)
+    if day is None:
+        return {"date": None, "since": None, "top": [], "bottom": []}
+    since = day - timedelta(days=days)
+    earlier = ScoreSnapshot.objects.filter(partner_id=OuterRef("partner_id"), date__lte=since).order_by("-date").values("score")[:1]
+    snapshots = (
+        _scored_on(day, kpi.partner_q(filters=filters))
+        .annotate(previous=Subquery(earlier))
+        .filter(previous__isnull=False)
+        .annotate(change=F("score") - F("previous"))
+    )
+    return {
+        "date": day,
+        "since": since,
+        "top": list(snapshots.filter(change__gt=0).order_by("-change", "partner_id")[:limit]),
+        "bottom": list(snapshots.filter(change__lt=0).order_by("change", "partner_id")[:limit]),
+    }
+
+
+def at_risk_list(*, on_date, filters=None):
+    """Snapshots in the at-risk band on the latest scored day, lowest first, with the partner's last alert; 2 queries."""
+    day = latest_score_date(on_date=on_date)
+    last_alert = Alert.objects.filter(partner_id=OuterRef("partner_id"), date__lte=on_date).order_by("-date", "-id")
+    return (
+        _scored_on(day, kpi.partner_q(filters=filters))
+        .filter(band=Band.AT_RISK)
+        .annotate(last_alert_date=Subquery(last_alert.values("date")[:1]), last_alert_message=Subquery(last_alert.values("message")[:1]))
+        .order_by("score", "partner__name")
+    )
+
+
+def alert_list(*, since=None, filters=None, open_only=False):
+    alerts = Alert.objects.filter(kpi.partner_q(filters=filters)).select_related("partner", "partner__account_manager")
+    if since is not None:
+        alerts = alerts.filter(date__gte=since)
+    if open_only:
+        alerts = alerts.filter(acknowledged_at__isnull=True)
+    return alerts.order_by("-date", "-id")
+
+
+def score_trend(*, partner, start, end):
+    return list(
+        ScoreSnapshot.objects.for_partner(partner).filter(date__gte=start, date__lte=end).order_by("date").values_list("date", "score")
+    )
+
+
+def channel_component_medians(*, on_date):
+    """{component: median normalised value} over every partner scored on `on_date`; one query.
+
+    An aggregate of the whole channel, so it reads across partners on purpose, also for a
+    partner user's portal scorecard; absent components are left out of their median.
+    """
+    with scopes_disabled():
+        rows = list(ScoreSnapshot.objects.filter(date=on_date).values_list("components", flat=True))
+    medians = {}
+    for name in kpi.COMPONENTS:
+        values = [row[name]["normalised"] for row in rows if name in row and not row[name]["absent"]]
+        medians[name] = statistics.median(values) if values else None
+    return medians
+
+
+def partner_scorecard(*, partner, on_date):
+    """Every KPI of one partner, its latest score, trend and the words for its latest change; ~16 queries.
+
+    Keys: partner, date, snapshot (latest on or before on_date or None), previous (the one before),
+    band, components [{name, label, raw, normalised, weight, share, absent, median}], trend
+    [(date, score)] over 180 days, explanation (str or None), moves, sales, engagement, expansion,
+    satisfaction (None when absent), cases, incentives.
+    """
+    condition = kpi.partner_q(ids=[partner.pk])
+    period = kpi.Period.trailing(on_date)
+    activity_start = on_date - timedelta(days=kpi.ACTIVITY_DAYS - 1)
+    snapshots = list(ScoreSnapshot.objects.for_partner(partner).filter(date__lte=on_date).select_related("score_model")[:2])
+    snapshot = snapshots[0] if snapshots else None
+    previous = snapshots[1] if len(snapshots) > 1 else None
+    medians = channel_component_medians(on_date=snapshot.date) if snapshot else dict.fromkeys(kpi.COMPONENTS)
+    components = []
+    if snapshot:
+        for name, label in kpi.COMPONENTS.items():
+            entry = snapshot.components.get(name, {"absent": True})
+            components.append({"name": name, "label": label, **entry, "median": medians.get(name)})
+    moves, explanation = [], None
+    if snapshot and previous:
+        moves = scoring.moved_components(snapshot.components, previous.components)
+        explanation = scoring.explain_change(score=snapshot.score, previous_score=previous.score, moves=moves)
+    sales = kpi.sales_performance(period=period, condition=condition).get(partner.pk)
+    satisfaction = kpi.satisfaction(on_date=on_date, partner_ids=[partner.pk]).get(partner.pk)
+    return {
+        "partner": partner,
+        "date": on_date,
+        "period": period,
+        "snapshot": snapshot,
+        "previous": previous,
+        "band": snapshot.band if snapshot else None,
+        "components": components,
+        "trend": score_trend(partner=partner, start=on_date - timedelta(days=180), end=on_date),
+        "moves": moves,
+        "explanation": explanation,
+        "sales": sales or {"revenue": ZERO, "revenue_last_year": ZERO, "growth": None, "share": None},
+        "engagement": kpi.engagement(start=activity_start, end=on_date, condition=condition).get(
+            partner.pk, dict.fromkeys([*kpi.ENGAGEMENT_POINTS, "points"], 0)
+        ),
+        "expansion": kpi.market_expansion(period=period, condition=condition).get(
+            partner.pk, {"new_customers": 0, "new_countries": 0, "new_categories": 0}
+        ),
+        "satisfaction": satisfaction,
+        "cases": kpi.case_load(start=activity_start, end=on_date, condition=condition).get(
+            partner.pk, {"cases": 0, "conflicts": 0, "load": 0}
+        ),
+        "incentives": kpi.incentive_cost(period=period, condition=condition).get(partner.pk, {"cost": ZERO, "points": 0}),
+    }

@@ -1,0 +1,293 @@
+"""Every write of kpis: the loyalty-score recompute, its lock, alerts and score-model versions.
+
+Public functions (keyword-only):
+
+- ``scores_recompute(*, on_date, partner_ids=None, chunk=None, progress=None) -> RecomputeResult``
+  the whole run under the lock: snapshots (upsert), alerts, then tier re-evaluation when
+  ``on_date`` is today. Raises ``RecomputeLocked`` when another run holds the lock.
+- ``score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=None, model=None)
+  -> ChunkResult`` one chunk (partner id range) without the lock; the nightly chord's unit of work.
+- ``scores_finish(*, on_date) -> list`` the step after every chunk: tier re-evaluation.
+- ``chunk_ranges(*, on_date, size, partner_ids=None) -> list[tuple[int, int]]`` id ranges of chunks.
+- ``recompute_lock_acquire() -> str | None`` / ``recompute_lock_release(*, token)``.
+- ``score_model_current() -> ScoreModel`` the active version (creates v1 with the code's defaults
+  when no version exists at all).
+- ``score_model_activate(*, score_model) -> ScoreModel`` / ``score_model_copy(*, score_model) -> ScoreModel``.
+- ``alert_acknowledge(*, alert, user) -> Alert``.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import definitions as kpi
+from . import scoring
+from .models import Alert, AlertKind, ScoreModel, ScoreSnapshot
+
+LOCK_KEY = "kpis:scores-recompute-lock"
+
+
+class RecomputeLocked(ValidationError):
+    """Another recompute holds the lock; this one did nothing."""
+
+
+@dataclass
+class ChunkResult:
+    scores: dict = field(default_factory=dict)  # {partner_id: Decimal}
+    alert_ids: list = field(default_factory=list)
+
+
+@dataclass
+class RecomputeResult:
+    on_date: object
+    snapshots: int = 0
+    alerts: int = 0
+    tier_changes: int = 0
+    chunks: int = 0
+
+
+# --- Lock ----------------------------------------------------------------------------------------
+
+
+def recompute_lock_acquire():
+    """A token when the lock was free, None when a run holds it.
+
+    The lock is a cache key added atomically (SET NX on Redis, shared by every worker; in-process
+    without Redis, which is enough where tasks run eagerly). It expires after
+    KPIS_LOCK_SECONDS so a crashed run cannot block the next night for ever.
+    """
+    token = uuid.uuid4().hex
+    timeout = getattr(settings, "KPIS_LOCK_SECONDS", 3 * 3600)
+    return token if cache.add(LOCK_KEY, token, timeout=timeout) else None
+
+
+def recompute_lock_release(*, token):
+    # get-then-delete is not atomic, but only a run whose lock expired mid-way could lose its key to another.
+    if cache.get(LOCK_KEY) == token:
+        cache.delete(LOCK_KEY)
+
+
+# --- Score model -----------------------------------------------------------------------------------
+
+
+def score_model_current():
+    model = ScoreModel.objects.active().first()
+    if model is not None:
+        return model
+    if ScoreModel.objects.exists():
+        raise ValidationError(_("No score model is active: activate a version in the admin."))
+    with transaction.atomic():
+        return ScoreModel.objects.create(version=1, name=gettext("Default"), is_active=True, activated_at=timezone.now())
+
+
+@transaction.atomic
+def score_model_activate(*, score_model):
+    score_model.full_clean()
+    ScoreModel.objects.filter(is_active=True).exclude(pk=score_model.pk).update(is_active=False)
+    score_model.is_active = True
+    score_model.activated_at = timezone.now()
+    score_model.save(update_fields=["is_active", "activated_at"])
+    return score_model
+
+
+@transaction.atomic
+def score_model_copy(*, score_model):
+    """A new inactive version with the same recipe, to edit without changing past snapshots' version."""
+    latest = ScoreModel.objects.aggregate(v=Max("version"))["v"] or 0
+    fields = ["weights", "parameters", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "alert_drop_days", "notes"]
+    return ScoreModel.objects.create(
+        version=latest + 1,
+        name=score_model.name,
+        is_active=False,
+        **{name: getattr(score_model, name) for name in fields},
+    )
+
+
+# --- Recompute -------------------------------------------------------------------------------------
+
+
+def _condition(first_id, last_id):
+    return kpi.partner_q(id_range=(first_id, last_id)) if first_id is not None else kpi.EVERY
+
+
+def chunk_ranges(*, on_date, size, partner_ids=None):
+    """Inclusive (first id, last id) ranges of at most `size` partners in the channel; one query."""
+    condition = kpi.partner_q(ids=partner_ids) if partner_ids is not None else kpi.EVERY
+    ids = [row["id"] for row in kpi.partners_in_channel(on_date=on_date, condition=condition)]
+    return [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
+
+
+def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=None, model=None):
+    """Score one chunk and write its snapshots (upsert) and alerts; 12 queries whatever its size."""
+    model = model or score_model_current()
+    condition = _condition(first_id, last_id)
+    scores = scoring.compute_scores(on_date=on_date, model=model, condition=condition, partner_ids=partner_ids)
+    result = ChunkResult(scores={pid: item.score for pid, item in scores.items()})
+    if not scores:
+        return result
+    if partner_ids is not None:
+        condition &= Q(partner_id__in=list(partner_ids))
+    window_start = on_date - timedelta(days=model.alert_drop_days)
+    earlier = {}
+    for row in (
+        ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date)
+        .order_by("date")
+        .values("partner_id", "date", "score", "components")
+    ):
+        earlier.setdefault(row["partner_id"], []).append(row)
+    raised = {
+        (row["partner_id"], row["date"], row["kind"])
+        for row in Alert.objects.filter(condition, date__gte=window_start, date__lte=on_date).values("partner_id", "date", "kind")
+    }
+    dropped = {pid for pid, day, kind in raised if kind == AlertKind.SHARP_DROP and day < on_date}
+    now = timezone.now()
+    with transaction.atomic():
+        ScoreSnapshot.objects.bulk_create(
+            [
+                ScoreSnapshot(
+                    partner_id=pid,
+                    date=on_date,
+                    score_model=model,
+                    score=item.score,
+                    band=item.band,
+                    components=item.components,
+                    computed_at=now,
+                )
+                for pid, item in scores.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["partner", "date"],
+            update_fields=["score_model", "score", "band", "components", "computed_at"],
+        )
+        alerts = [
+            alert
+            for pid, item in scores.items()
+            for alert in _alerts_for(item, earlier.get(pid, []), raised, dropped, model=model, on_date=on_date, now=now)
+        ]
+        created = Alert.objects.bulk_create(alerts)
+        result.alert_ids = [alert.pk for alert in created]
+        if result.alert_ids and on_date >= timezone.localdate() - timedelta(days=1):
+            from . import tasks
+
+            for alert_id in result.alert_ids:
+                transaction.on_commit(lambda alert_id=alert_id: tasks.notify_alert.delay(alert_id=alert_id))
+    return result
+
+
+def _alerts_for(item, earlier, raised, dropped, *, model, on_date, now):
+    """The alerts one fresh score raises; once per fall (docs/kpis.md, "Alerts").
+
+    Below threshold: the score is under `alert_below` and the previous snapshot (within the drop
+    window) was not, or there is none. Sharp drop: the score is more than `alert_drop_points` under
+    the highest score of the window and no sharp-drop alert was raised in the window before today.
+    An alert already raised for the day and kind (a re-run) is not raised again.
+    """
+    alerts = []
+    pid = item.partner_id
+    threshold = Decimal(model.alert_below)
+    previous = earlier[-1] if earlier else None
+    crossed = item.score < threshold and (previous is None or previous["score"] >= threshold)
+    if crossed and (pid, on_date, AlertKind.BELOW_THRESHOLD) not in raised:
+        moves = scoring.moved_components(item.components, previous["components"]) if previous else []
+        message = gettext("Loyalty score %(score)s is below %(threshold)s.") % {"score": item.score, "threshold": threshold}
+        if previous:
+            message += " " + scoring.explain_change(score=item.score, previous_score=previous["score"], moves=moves) + "."
+        alerts.append(
+            Alert(
+                partner_id=pid,
+                date=on_date,
+                kind=AlertKind.BELOW_THRESHOLD,
+                score=item.score,
+                reference_score=previous["score"] if previous else None,
+                message=message,
+                components=moves,
+                created_at=now,
+            )
+        )
+    if earlier:
+        peak = max(earlier, key=lambda row: (row["score"], row["date"]))
+        drop = peak["score"] - item.score
+        if drop > model.alert_drop_points and pid not in dropped and (pid, on_date, AlertKind.SHARP_DROP) not in raised:
+            moves = scoring.moved_components(item.components, peak["components"])
+            message = gettext("Loyalty score dropped %(points)s points in %(days)s days, to %(score)s.") % {
+                "points": drop,
+                "days": (on_date - peak["date"]).days,
+                "score": item.score,
+            }
+            message += " " + scoring.explain_change(score=item.score, previous_score=peak["score"], moves=moves) + "."
+            alerts.append(
+                Alert(
+                    partner_id=pid,
+                    date=on_date,
+                    kind=AlertKind.SHARP_DROP,
+                    score=item.score,
+                    reference_score=peak["score"],
+                    message=message,
+                    components=moves,
+                    created_at=now,
+                )
+            )
+    return alerts
+
+
+def scores_finish(*, on_date):
+    """Tier re-evaluation with every partner's latest score on or before `on_date`; only for today.
+
+    Re-running a past day must not move today's tiers, so for an earlier `on_date` nothing happens.
+    """
+    from incentives.services import tiers_evaluate
+
+    if on_date != timezone.localdate():
+        return []
+    latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("partner_id"), date__lte=on_date).order_by("-date").values("date")[:1]
+    scores = dict(ScoreSnapshot.objects.filter(date__lte=on_date, date=Subquery(latest)).values_list("partner_id", "score").order_by())
+    return tiers_evaluate(loyalty_scores=scores, today=on_date)
+
+
+def scores_recompute(*, on_date, partner_ids=None, chunk=None, progress=None):
+    """Recompute the loyalty score of every partner in the channel (or of `partner_ids`) for `on_date`.
+
+    Only data dated on or before `on_date` counts, so re-running a past day gives the same
+    snapshots. With `chunk`, partners are scored `chunk` at a time (by id range), which equals the
+    single run. `progress(done, total)` is called after each chunk. Raises RecomputeLocked when
+    another run holds the lock.
+    """
+    if chunk is not None and chunk < 1:
+        raise ValidationError({"chunk": _("The chunk size must be at least 1.")})
+    token = recompute_lock_acquire()
+    if token is None:
+        raise RecomputeLocked(_("Another score recompute is running; try again when it has finished."))
+    try:
+        model = score_model_current()
+        ranges = chunk_ranges(on_date=on_date, size=chunk, partner_ids=partner_ids) if chunk else [(None, None)]
+        result = RecomputeResult(on_date=on_date, chunks=len(ranges))
+        for index, (first_id, last_id) in enumerate(ranges, start=1):
+            part = score_chunk_recompute(on_date=on_date, first_id=first_id, last_id=last_id, partner_ids=partner_ids, model=model)
+            result.snapshots += len(part.scores)
+            result.alerts += len(part.alert_ids)
+            if progress is not None:
+                progress(index, len(ranges))
+        result.tier_changes = len(scores_finish(on_date=on_date))
+        return result
+    finally:
+        recompute_lock_release(token=token)
+
+
+# --- Alerts ------------------------------------------------------------------------------------------
+
+
+def alert_acknowledge(*, alert, user):
+    """Mark an alert as seen by a manager; acknowledging twice keeps the first."""
+    Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(acknowledged_at=timezone.now(), acknowledged_by=user)
+    alert.refresh_from_db()
+    return alert

@@ -1,0 +1,65 @@
+"""Celery tasks of kpis: the nightly recompute as a chord of chunk tasks, and alert e-mails."""
+
+import logging
+from datetime import date
+
+from celery import chord, group, shared_task
+from django.conf import settings
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from . import notifications, services
+
+logger = logging.getLogger(__name__)
+RETRY = {"autoretry_for": (ConnectionError, OSError), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task
+def nightly_recompute(*, on_date=None):
+    """Beat (02:00): take the lock, fan the partners out in id-range chunks, finish when all are done.
+
+    A second run while one holds the lock is skipped (logged). The finishing task releases the lock;
+    if a chunk fails for good, the lock expires after KPIS_LOCK_SECONDS.
+    """
+    day = date.fromisoformat(on_date) if on_date else timezone.localdate()
+    token = services.recompute_lock_acquire()
+    if token is None:
+        logger.warning("Loyalty-score recompute for %s skipped: another run holds the lock.", day)
+        return "skipped"
+    try:
+        with scopes_disabled():
+            services.score_model_current()
+            ranges = services.chunk_ranges(on_date=day, size=getattr(settings, "KPIS_CHUNK_SIZE", 1000))
+        finish = finish_recompute.si(on_date=day.isoformat(), token=token)
+        if not ranges:
+            finish.delay()
+            return 0
+        chord(group(recompute_chunk.si(on_date=day.isoformat(), first_id=first, last_id=last) for first, last in ranges))(finish)
+    except Exception:
+        services.recompute_lock_release(token=token)
+        raise
+    return len(ranges)
+
+
+@shared_task(**RETRY)
+def recompute_chunk(*, on_date, first_id, last_id):
+    """Score the partners with ids first_id..last_id (an upsert: safe to retry)."""
+    with scopes_disabled():
+        result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id)
+    return len(result.scores)
+
+
+@shared_task
+def finish_recompute(*, on_date, token):
+    """After every chunk: re-evaluate tiers, then release the lock."""
+    try:
+        with scopes_disabled():
+            return len(services.scores_finish(on_date=date.fromisoformat(on_date)))
+    finally:
+        services.recompute_lock_release(token=token)
+
+
+@shared_task(**RETRY)
+def notify_alert(*, alert_id):
+    with scopes_disabled():
+        notifications.alert_raised(alert_id=alert_id)
