@@ -300,7 +300,15 @@ STATEMENT_LABELS = [
     (r"^SELECT count\(\*\) FROM pl_(stage|rows)$", "count rows"),
     (r"^SELECT count\(\*\), count\(DISTINCT line\) FROM pl_errors", "count errors"),
 ]
-HEAVY = ("pl_rows", "pl_errors", "pl_dates", "pl_affected", "INSERT INTO partners_sale", "UPDATE partners_sale", "DELETE FROM partners_salesmonth")
+HEAVY = (
+    "pl_rows",
+    "pl_errors",
+    "pl_dates",
+    "pl_affected",
+    "INSERT INTO partners_sale",
+    "UPDATE partners_sale",
+    "DELETE FROM partners_salesmonth",
+)
 
 
 def phase_import(*, db_name, path, source, explain_to=None):
@@ -323,7 +331,11 @@ def phase_import(*, db_name, path, source, explain_to=None):
 
     def timed(execute, sql, params, many, context):
         start = time.perf_counter()
-        if explain_to and any(word in sql for word in HEAVY) and not sql.lstrip().startswith(("DROP", "ANALYZE", "CREATE TEMP TABLE pl_affected")):
+        if (
+            explain_to
+            and any(word in sql for word in HEAVY)
+            and not sql.lstrip().startswith(("DROP", "ANALYZE", "CREATE TEMP TABLE pl_affected"))
+        ):
             plans.append(_explain(context["cursor"].cursor, sql, params))  # the raw cursor: no wrapper
         try:
             return execute(sql, params, many, context)

@@ -1352,7 +1352,11 @@ def test_a_partial_job_says_what_it_skipped(engine, p1):
 def test_a_dry_run_job_is_validated_and_writes_nothing(engine, p1):
     job = jobs.import_job_run(job_id=_job(engine, csv_bytes(SALES_HEADER, "INV-1,P-1,2024-01-15,10"), dry_run=True).pk)
 
-    assert (job.status, job.message, job.rows_created) == (ImportStatus.VALIDATED, "Dry run: 1 row would be imported; nothing was written.", 1)
+    assert (job.status, job.message, job.rows_created) == (
+        ImportStatus.VALIDATED,
+        "Dry run: 1 row would be imported; nothing was written.",
+        1,
+    )
     assert not Sale.objects.exists()
 
 
