@@ -85,9 +85,14 @@ class ProgramQuerySet(models.QuerySet):
         return self.filter(status=ProgramStatus.ACTIVE)
 
     def eligible_for(self, partner):
-        """Programs whose eligibility lets `partner` in (each empty criterion means everyone)."""
+        """Programs whose eligibility lets `partner` in (each empty criterion means everyone).
+
+        The partner-type list is checked in Python over (id, types) pairs: JSON containment is not
+        available on SQLite (the embedded database of `make run`), and programs are few.
+        """
+        by_type = [pk for pk, types in self.values_list("pk", "partner_types") if not types or partner.partner_type in types]
         return (
-            self.filter(Q(partner_types=[]) | Q(partner_types__contains=[partner.partner_type]))
+            self.filter(pk__in=by_type)
             .filter(Q(tiers__isnull=True) | Q(tiers=partner.tier_id))
             .filter(Q(territories__isnull=True) | Q(territories=partner.territory_id))
             .filter(Q(partners__isnull=True) | Q(partners=partner.pk))
