@@ -23,9 +23,12 @@ def create_affected_table(cursor):
 def refresh_from_affected_table(cursor):
     """PostgreSQL: rebuild the rollups of every (distinct) pair in `pl_affected`, in four set-based statements.
 
-    A sale is picked by `(partner, its month) IN (pairs)`: the planner hashes the pairs and scans
-    the sales once (or, for a few pairs, walks the (partner, invoice_date) index), where a join on a
-    date range gave it no estimate and a nested loop of one index scan per pair.
+    A sale is picked by `(partner, its month) IN (pairs)`: the planner hashes the pairs and scans the
+    sales once (or, for a few pairs, reads each partner's sales through the (partner, invoice_date)
+    index), where a join on a date range gave it no estimate and a nested loop of one index scan per
+    pair. The detail rows are grouped and inserted in the order of their unique index (COLLATE "C":
+    the same equality, a sort without locale rules), so that index grows at its end instead of all
+    over (7.0 s -> 5.1 s for 846,000 rows).
     """
     cursor.execute("ANALYZE pl_affected")
     cursor.execute("DELETE FROM partners_salesmonth m USING pl_affected a WHERE m.partner_id = a.partner_id AND m.month = a.month")
@@ -43,7 +46,7 @@ def refresh_from_affected_table(cursor):
     cursor.execute(
         f"""
         INSERT INTO partners_salesmonthdetail (partner_id, month, category, country, revenue, paid_revenue, quantity, line_count)
-        SELECT s.partner_id, {MONTH}, coalesce(pr.category, ''), coalesce(nullif(c.country, ''), p.country),
+        SELECT s.partner_id, {MONTH}, coalesce(pr.category, '') COLLATE "C", coalesce(nullif(c.country, ''), p.country) COLLATE "C",
                sum(s.amount), coalesce(sum(s.amount) FILTER (WHERE s.paid_date IS NOT NULL), 0), sum(s.quantity), count(*)
         FROM partners_sale s
         JOIN partners_partner p ON p.id = s.partner_id
@@ -51,11 +54,14 @@ def refresh_from_affected_table(cursor):
         LEFT JOIN partners_customer c ON c.id = s.customer_id
         WHERE {IN_AFFECTED}
         GROUP BY 1, 2, 3, 4
+        ORDER BY 1, 2, 3, 4
         """
     )
 
 
 MONTH = "date_trunc('month', s.invoice_date::timestamp)::date"  # timestamp, not timestamptz: no time zone arithmetic
+# No extra date range (it would narrow the index scan of a few pairs): its selectivity estimate
+# led the planner to a nested loop of one index scan per pair for 300,000 pairs (30 s, not 5 s).
 IN_AFFECTED = f"(s.partner_id, {MONTH}) IN (SELECT a.partner_id, a.month FROM pl_affected a)"
 
 

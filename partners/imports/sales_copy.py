@@ -106,7 +106,7 @@ def run(*, stream, layout, options, progress):
         progress(_("Checking rows"), 72)
         _resolve(cursor, layout, decimal_comma, day_first, options)
         result = ImportResult(dry_run=options.dry_run)
-        _collect_errors(cursor, options, result)
+        _collect_errors(cursor, layout, decimal_comma, options, result)
         if result.error_count and not options.allow_partial:
             return result
         if options.dry_run:
@@ -314,16 +314,57 @@ def _tuple(alias):
     return f"({', '.join(f'{alias}.{name}' for name in SALE_VALUES)})"
 
 
-def _resolve(cursor, layout, decimal_comma, day_first, options):
-    """One pass over the staging rows: parsed values, the ids they refer to, the sale they update, one `bad` flag.
+def _parsed_sql(layout, decimal_comma, *, bad_only=False):
+    """The staging rows trimmed, parsed and looked up: the row `r` the checks read (blank rows skipped).
 
-    Blank rows are skipped. Each distinct date text is parsed once (`pl_dates`: a few thousand values
-    for a million rows), and every other value once per row.
+    All rows, with the duplicate window; or (`bad_only`) the rows `pl_rows` flags as bad, with the
+    duplicate flag found there. `OFFSET 0` keeps each trimmed text computed once, not once per use.
     """
     t = {name: _text(layout, name) for name in SALES_COLUMNS}
     # Not a blank row: an OR that stops at the first column with text (the external ID, in a real row).
     names = sorted(_staged_names(layout), key=lambda name: COLUMN_ORDER.get(name[2:], len(COLUMN_ORDER)) if name[0] == "c" else 99)
     anything = " OR ".join(f"btrim({name}, {WHITESPACE_SQL}) <> ''" for name in names)
+    return f"""
+        SELECT s.line, s.ext, s.partner_ext, p.id AS partner_id, s.sku, pr.id AS product_id, s.cust, c.id AS customer_id,
+               s.invoice_date_raw, di.d AS invoice_date, di.month, s.paid_date_raw, dp.d AS paid_date,
+               s.amount_raw, s.amount_n,
+               CASE WHEN s.amount_n ~ '{AMOUNT_RE}' THEN s.amount_n::numeric(18, 4) END AS amount,
+               s.quantity_raw,
+               CASE WHEN s.quantity_raw = '' THEN 1::numeric(18, 4)
+                    WHEN s.quantity_n ~ '{QUANTITY_RE}' THEN s.quantity_n::numeric(18, 4) END AS quantity,
+               s.original_raw, s.original_n,
+               CASE WHEN s.original_n ~ '{AMOUNT_RE}' THEN s.original_n::numeric(18, 4) END AS original_amount,
+               s.currency AS currency_raw, upper(s.currency) AS currency,
+               {"b.duplicated" if bad_only else 'count(*) OVER (PARTITION BY s.ext COLLATE "C") > 1'} AS duplicated
+        FROM (
+            SELECT line, {t["external_id"]} AS ext, {t["partner_external_id"]} AS partner_ext,
+                   nullif({t["product_sku"]}, '') AS sku, nullif({t["customer_external_id"]}, '') AS cust,
+                   {t["invoice_date"]} AS invoice_date_raw, {t["paid_date"]} AS paid_date_raw,
+                   {t["amount"]} AS amount_raw, {_number_sql(t["amount"], decimal_comma)} AS amount_n,
+                   {t["quantity"]} AS quantity_raw, {_number_sql(t["quantity"], decimal_comma)} AS quantity_n,
+                   {t["original_amount"]} AS original_raw, {_number_sql(t["original_amount"], decimal_comma)} AS original_n,
+                   {t["currency"]} AS currency
+            FROM pl_stage
+            WHERE ({anything}) {"AND line IN (SELECT line FROM pl_rows WHERE bad)" if bad_only else ""}
+            OFFSET 0
+        ) s
+        {"JOIN pl_rows b ON b.line = s.line" if bad_only else ""}
+        LEFT JOIN partners_partner p ON p.external_id = s.partner_ext AND s.partner_ext <> ''
+        LEFT JOIN partners_product pr ON pr.sku = s.sku
+        LEFT JOIN partners_customer c ON c.external_id = s.cust
+        LEFT JOIN pl_dates di ON di.raw = s.invoice_date_raw
+        LEFT JOIN pl_dates dp ON dp.raw = s.paid_date_raw
+    """
+
+
+def _resolve(cursor, layout, decimal_comma, day_first, options):
+    """One pass over the staging rows: parsed values, the ids they refer to, the sale they update, one `bad` flag.
+
+    Each distinct date text is parsed once (`pl_dates`: a few thousand values for a million rows),
+    every other value once per row. `pl_rows` keeps only what the writes need: the texts an error
+    message quotes are read again from `pl_stage`, for the bad rows only.
+    """
+    t = {name: _text(layout, name) for name in SALES_COLUMNS}
     cursor.execute(DATE_FUNCTION)
     cursor.execute("DROP TABLE IF EXISTS pl_dates")
     cursor.execute(
@@ -336,46 +377,17 @@ def _resolve(cursor, layout, decimal_comma, day_first, options):
     )
     cursor.execute("ANALYZE pl_dates")
     bad = " OR ".join(f"({code}) IS NOT NULL" for _column, code, _value in _checks(options.create_missing))
-    cursor.execute("DROP TABLE IF EXISTS pl_rows")
     # The window function keeps `r` a subquery of its own, so `bad` reuses its values instead of
     # computing them again. COLLATE "C": the same equality, a cheaper sort.
+    parsed = _parsed_sql(layout, decimal_comma)
+    cursor.execute("DROP TABLE IF EXISTS pl_rows")
     cursor.execute(
         f"""
         CREATE TEMP TABLE pl_rows ON COMMIT DROP AS
-        SELECT v.*, e.id AS sale_id, e.partner_id AS old_partner_id, date_trunc('month', e.invoice_date::timestamp)::date AS old_month,
+        SELECT v.line, v.ext, v.sku, v.cust, {", ".join(f"v.{name}" for name in SALE_VALUES)}, v.month, v.duplicated, v.bad,
+               e.id AS sale_id, e.partner_id AS old_partner_id, date_trunc('month', e.invoice_date::timestamp)::date AS old_month,
                {_tuple("e")} IS NOT DISTINCT FROM {_tuple("v")} AS same
-        FROM (
-            SELECT r.*, ({bad}) AS bad
-            FROM (
-                SELECT s.line, s.ext, s.partner_ext, p.id AS partner_id, s.sku, pr.id AS product_id, s.cust, c.id AS customer_id,
-                       s.invoice_date_raw, di.d AS invoice_date, di.month, s.paid_date_raw, dp.d AS paid_date,
-                       s.amount_raw, s.amount_n,
-                       CASE WHEN s.amount_n ~ '{AMOUNT_RE}' THEN s.amount_n::numeric(18, 4) END AS amount,
-                       s.quantity_raw,
-                       CASE WHEN s.quantity_raw = '' THEN 1::numeric(18, 4)
-                            WHEN s.quantity_n ~ '{QUANTITY_RE}' THEN s.quantity_n::numeric(18, 4) END AS quantity,
-                       s.original_raw, s.original_n,
-                       CASE WHEN s.original_n ~ '{AMOUNT_RE}' THEN s.original_n::numeric(18, 4) END AS original_amount,
-                       s.currency AS currency_raw, upper(s.currency) AS currency,
-                       count(*) OVER (PARTITION BY s.ext COLLATE "C") > 1 AS duplicated
-                FROM (
-                    SELECT line, {t["external_id"]} AS ext, {t["partner_external_id"]} AS partner_ext,
-                           nullif({t["product_sku"]}, '') AS sku, nullif({t["customer_external_id"]}, '') AS cust,
-                           {t["invoice_date"]} AS invoice_date_raw, {t["paid_date"]} AS paid_date_raw,
-                           {t["amount"]} AS amount_raw, {_number_sql(t["amount"], decimal_comma)} AS amount_n,
-                           {t["quantity"]} AS quantity_raw, {_number_sql(t["quantity"], decimal_comma)} AS quantity_n,
-                           {t["original_amount"]} AS original_raw, {_number_sql(t["original_amount"], decimal_comma)} AS original_n,
-                           {t["currency"]} AS currency
-                    FROM pl_stage
-                    WHERE ({anything})
-                ) s
-                LEFT JOIN partners_partner p ON p.external_id = s.partner_ext AND s.partner_ext <> ''
-                LEFT JOIN partners_product pr ON pr.sku = s.sku
-                LEFT JOIN partners_customer c ON c.external_id = s.cust
-                LEFT JOIN pl_dates di ON di.raw = s.invoice_date_raw
-                LEFT JOIN pl_dates dp ON dp.raw = s.paid_date_raw
-            ) r
-        ) v
+        FROM (SELECT r.*, ({bad}) AS bad FROM ({parsed}) r) v
         LEFT JOIN partners_sale e ON e.source = %s AND e.external_id = v.ext
         """,
         [options.source],
@@ -383,19 +395,20 @@ def _resolve(cursor, layout, decimal_comma, day_first, options):
     cursor.execute("ANALYZE pl_rows")
 
 
-def _collect_errors(cursor, options, result):
+def _collect_errors(cursor, layout, decimal_comma, options, result):
     """One error per failed check of every bad row (a clean file has none and pays nothing here)."""
     cursor.execute("SELECT count(*), count(*) FILTER (WHERE bad) FROM pl_rows")
     result.rows_total, result.rejected = cursor.fetchone()
     if not result.rejected:
         return
     checks = ",\n".join(f"('{column}', {code}, {value})" for column, code, value in _checks(options.create_missing))
+    parsed = _parsed_sql(layout, decimal_comma, bad_only=True)
     cursor.execute("DROP TABLE IF EXISTS pl_errors")
     cursor.execute(
         f"""
         CREATE TEMP TABLE pl_errors ON COMMIT DROP AS
-        SELECT r.line, e.col, e.code, e.val FROM pl_rows r CROSS JOIN LATERAL (VALUES {checks}) AS e(col, code, val)
-        WHERE r.bad AND e.code IS NOT NULL
+        SELECT r.line, e.col, e.code, e.val FROM ({parsed}) r CROSS JOIN LATERAL (VALUES {checks}) AS e(col, code, val)
+        WHERE e.code IS NOT NULL
         """
     )
     cursor.execute("SELECT count(*) FROM pl_errors")
@@ -472,7 +485,7 @@ def _write(cursor, options, result):
                                    original_amount, is_credit_note, source, external_id, created_at, updated_at)
         SELECT partner_id, customer_id, product_id, invoice_date, paid_date, quantity, amount, currency, original_amount,
                amount < 0, %s, ext, now(), now()
-        FROM pl_rows WHERE NOT bad AND sale_id IS NULL ORDER BY line
+        FROM pl_rows WHERE NOT bad AND sale_id IS NULL
         """,
         [options.source],
     )

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, ProtectedError, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.test import override_settings
 
@@ -620,6 +620,53 @@ def test_rebuild_all_restores_deleted_rollups(p1, refs):
 
     assert (stored_months(), stored_details()) == (months, details)
     assert len(months) == 2
+
+
+# --- Sales: the references, guarded by statement triggers instead of foreign-key constraints ----------
+
+
+def test_the_database_refuses_a_sale_or_a_rollup_that_refers_to_a_missing_row(p1, refs):
+    sale = Sale.objects.create(partner=p1, invoice_date=date(2024, 1, 15), amount=Decimal("10"), external_id="INV-1")
+    missing = Partner.objects.order_by("-id").values_list("id", flat=True).first() + 1000
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Sale.objects.create(partner_id=missing, invoice_date=date(2024, 1, 15), amount=Decimal("10"), external_id="INV-2")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Sale.objects.filter(pk=sale.pk).update(product_id=refs["SKU-1"].pk + 1000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Sale.objects.filter(pk=sale.pk).update(customer_id=refs["C-1"].pk + 1000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SalesMonth.objects.create(partner_id=missing, month=date(2024, 1, 1))
+
+    Sale.objects.filter(pk=sale.pk).update(product=refs["SKU-1"], customer=refs["C-1"])
+    assert Sale.objects.filter(product=refs["SKU-1"], customer=refs["C-1"]).count() == 1
+
+
+def test_deleting_a_partner_customer_or_product_that_sales_refer_to_is_refused(p1, p2, refs):
+    import_sales("copy", csv_bytes(FULL_HEADER, "INV-1,P-1,2024-01-15,10,C-1,SKU-1,1,,,"))
+
+    with pytest.raises(ProtectedError):
+        p1.delete()
+    for table, pk in (("partners_partner", p1.pk), ("partners_customer", refs["C-1"].pk), ("partners_product", refs["SKU-1"].pk)):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])  # behind Django's back: no collector
+
+    refs["C-2"].delete()
+    refs["SKU-2"].delete()
+    p2.delete()
+    assert Sale.objects.count() == 1
+    assert not Partner.objects.filter(pk=p2.pk).exists()
+
+
+def test_a_partner_whose_sales_were_removed_can_be_deleted_with_its_rollups(p1):
+    import_sales("copy", csv_bytes(SALES_HEADER, "INV-1,P-1,2024-01-15,10"))
+    Sale.objects.filter(partner=p1).delete()
+    assert SalesMonth.objects.filter(partner=p1).count() == 1  # stale until the next rebuild
+
+    p1.delete()
+
+    assert not SalesMonth.objects.exists()
+    assert not SalesMonthDetail.objects.exists()
 
 
 # --- Sales: files that are rejected as a whole ----------------------------------------------------
