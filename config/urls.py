@@ -13,6 +13,7 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("surveys/", include("surveys.urls")),
     path("incentives/", include("incentives.urls")),
+    path("kpis/", include("kpis.urls")),
     path("apply/", partner_views.ApplyView.as_view(), name="apply"),
     path("apply/thanks/", partner_views.apply_thanks, name="apply_thanks"),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),

@@ -20,6 +20,15 @@ touch (`definitions.Period`). Public functions (keyword-only):
 - ``partner_scorecard(*, partner, on_date) -> dict`` every KPI of one partner, its snapshot, trend,
   components against the channel median and the explanation of the latest change.
 - ``latest_score_date(*, on_date) -> date | None``.
+- ``latest_snapshot(*, partner) -> ScoreSnapshot | None`` the partner's newest snapshot (the score badge).
+- ``channel_score_aggregates(*, on_date, min_partners=5) -> dict`` {"date", "partners", "median_score",
+  "average_score", "components": {component: median}}: channel figures for the portal, None below
+  `min_partners` scored (or present) partners so an aggregate never stands for one or two companies.
+- ``improvement_hints(*, components, score_model, limit=3) -> dict`` {"raise": [...], "unmeasured": [...]}:
+  the components furthest below target, in words.
+- ``portal_scorecard(*, partner, on_date) -> dict`` `partner_scorecard` as a partner user may see it.
+- ``change_since(*, snapshot, days=30) -> dict | None`` {"since", "score", "explanation"}: the change
+  in words against the partner's latest snapshot at least `days` before (a day-to-day change is often none).
 """
 
 import statistics
@@ -28,6 +37,9 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Floor
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
 from partners.models import Partner, PartnerType, SalesMonth, Territory, Tier
@@ -308,3 +320,140 @@ def partner_scorecard(*, partner, on_date):
         ),
         "incentives": kpi.incentive_cost(period=period, condition=condition).get(partner.pk, {"cost": ZERO, "points": 0}),
     }
+
+
+def latest_snapshot(*, partner):
+    return ScoreSnapshot.objects.for_partner(partner).order_by("-date").first()
+
+
+PORTAL_MIN_PARTNERS = 5  # as the surveys' anonymity threshold: no channel figure of fewer companies
+
+
+def channel_score_aggregates(*, on_date, min_partners=PORTAL_MIN_PARTNERS):
+    """Median and average score and each component's median over the channel's latest snapshots; 2 queries.
+
+    Read across partners on purpose (scopes disabled), for a partner user's portal: only
+    aggregates leave this function, and only of at least `min_partners` partners, since the median
+    of two companies tells either one the other's figure.
+    """
+    with scopes_disabled():
+        day = latest_score_date(on_date=on_date)
+        rows = list(ScoreSnapshot.objects.filter(date=day).values_list("score", "components")) if day else []
+    result = {"date": day, "partners": 0, "median_score": None, "average_score": None, "components": dict.fromkeys(kpi.COMPONENTS)}
+    if day is None:
+        return result
+    result["partners"] = len(rows)
+    if len(rows) >= min_partners:
+        scores = [score for score, _components in rows]
+        result["median_score"] = statistics.median(scores)
+        result["average_score"] = (sum(scores) / len(scores)).quantize(Decimal("0.01"))
+    for name in kpi.COMPONENTS:
+        values = [components[name]["normalised"] for _score, components in rows if name in components and not components[name]["absent"]]
+        result["components"][name] = statistics.median(values) if len(values) >= min_partners else None
+    return result
+
+
+def _hint(name, entry, score_model):
+    """What a component measures for this partner and what moves it, in words."""
+    target = score_model.bounds(name)[1] if score_model else kpi.default_parameters()[name]["target"]
+    raw = entry.get("raw")
+    if name == kpi.SALES:
+        return _("Revenue in the last 12 complete months: %(raw)s, against a target of %(target)s. Grow your sales.") % {
+            "raw": number_format(raw, decimal_pos=0, force_grouping=True),
+            "target": number_format(target, decimal_pos=0, force_grouping=True),
+        }
+    if name == kpi.GROWTH:
+        return _("Revenue %(raw)s%% against the same months a year earlier; %(target)s%% scores full marks.") % {
+            "raw": ("+" if raw > 0 else "") + number_format(Decimal(str(raw)) * 100, decimal_pos=0, force_grouping=True),
+            "target": "+" + number_format(target * 100, decimal_pos=0),
+        }
+    if name == kpi.ENGAGEMENT:
+        return _(
+            "Engagement points in the last 90 days: %(raw)s, against a target of %(target)s. Complete trainings and "
+            "certifications, attend events, meet your account manager and use the portal."
+        ) % {"raw": number_format(raw, decimal_pos=0), "target": number_format(target, decimal_pos=0)}
+    if name == kpi.SATISFACTION:
+        return _("Your satisfaction score is %(raw)s (from -100 to 100): tell us in the partner survey what would help you.") % {
+            "raw": number_format(raw, decimal_pos=0)
+        }
+    if name == kpi.CONSISTENCY:
+        return _("You ordered in %(raw)s%% of the months: ordering every month scores full marks.") % {
+            "raw": number_format(Decimal(str(raw)) * 100, decimal_pos=0)
+        }
+    if name == kpi.EXPANSION:
+        return _(
+            "New customers, countries and product categories in 12 months: %(raw)s, against a target of %(target)s. Reach new markets."
+        ) % {
+            "raw": number_format(raw, decimal_pos=0),
+            "target": number_format(target, decimal_pos=0),
+        }
+    return _("Open cases weigh %(raw)s (conflicts count twice): resolving them with your account manager raises the score.") % {
+        "raw": number_format(raw, decimal_pos=0)
+    }
+
+
+UNMEASURED = {
+    kpi.SALES: gettext_lazy("No sales recorded yet: sales performance becomes part of your score with your first sale."),
+    kpi.GROWTH: gettext_lazy("Growth is measured from your second year of sales on."),
+    kpi.SATISFACTION: gettext_lazy("Satisfaction is not measured yet: answer the partner survey to have it count."),
+    kpi.CONSISTENCY: gettext_lazy("Ordering consistency is measured from your first complete month of sales on."),
+    kpi.EXPANSION: gettext_lazy("Market expansion is measured once you have sales."),
+}
+
+
+def improvement_hints(*, components, score_model, limit=3):
+    """The `limit` components with most points left to gain, in words; and the unmeasured ones.
+
+    gain = share x (100 - normalised): the points the score would rise if that component reached
+    its target and nothing else moved. Absent components have no gain to compute, so they are
+    listed apart ("unmeasured"), never as a zero.
+    """
+    rows = []
+    unmeasured = []
+    for entry in components:
+        if entry.get("absent", True):
+            if entry.get("weight") and entry["name"] in UNMEASURED:
+                unmeasured.append({"name": entry["name"], "label": entry["label"], "text": UNMEASURED[entry["name"]]})
+            continue
+        gain = Decimal(str(entry["share"] or 0)) * (100 - Decimal(str(entry["normalised"])))
+        gain = gain.quantize(Decimal("0.1"))
+        if gain > 0:
+            rows.append({"name": entry["name"], "label": entry["label"], "gain": gain, "text": _hint(entry["name"], entry, score_model)})
+    rows.sort(key=lambda row: (-row["gain"], row["name"]))
+    return {"raise": rows[:limit], "unmeasured": unmeasured}
+
+
+def portal_scorecard(*, partner, on_date):
+    """`partner_scorecard` as the partner itself may see it; 2 queries more.
+
+    Channel medians are replaced by `channel_score_aggregates` (none below the threshold), and the
+    share of territory revenue is removed: under the partner's scope it always reads 100%, and
+    computed unscoped it would give away the territory's total.
+    """
+    card = partner_scorecard(partner=partner, on_date=on_date)
+    snapshot = card["snapshot"]
+    channel = channel_score_aggregates(on_date=snapshot.date if snapshot else on_date)
+    for entry in card["components"]:
+        entry["median"] = channel["components"].get(entry["name"])
+    card["sales"] = {key: value for key, value in card["sales"].items() if key not in ("share", "territory_id")}
+    card["channel"] = channel
+    card["hints"] = improvement_hints(components=card["components"], score_model=snapshot.score_model if snapshot else None)
+    return card
+
+
+def change_since(*, snapshot, days=30):
+    """The score change in words against the latest snapshot `days` or more before `snapshot`; one query."""
+    if snapshot is None:
+        return None
+    earlier = (
+        ScoreSnapshot.objects.for_partner(snapshot.partner_id)
+        .filter(date__lte=snapshot.date - timedelta(days=days))
+        .order_by("-date")
+        .values("date", "score", "components")
+        .first()
+    )
+    if earlier is None:
+        return None
+    moves = scoring.moved_components(snapshot.components, earlier["components"])
+    explanation = scoring.explain_change(score=snapshot.score, previous_score=earlier["score"], moves=moves)
+    return {"since": earlier["date"], "score": earlier["score"], "explanation": explanation}

@@ -54,6 +54,14 @@ INCENTIVE_PERMISSIONS = {
     "tierchange": ("view", "add"),
 }
 
+# The kpis app's models (app_label "kpis"): the dashboards and scorecards read snapshots and alerts,
+# managers acknowledge alerts; the score model itself stays with admins.
+KPI_PERMISSIONS = {
+    "scoresnapshot": ("view",),
+    "alert": ("view", "change"),
+    "scoremodel": ("view",),
+}
+
 
 def ensure_manager_group(**kwargs):
     """Create the group if needed and grant it the permissions above (adds, never removes)."""
@@ -63,6 +71,7 @@ def ensure_manager_group(**kwargs):
     group.permissions.add(*Permission.objects.using(using).filter(content_type__app_label="partners", codename__in=codenames))
     _grant_app_permissions(group, "surveys", SURVEY_PERMISSIONS, using)
     _grant_app_permissions(group, "incentives", INCENTIVE_PERMISSIONS, using)
+    _grant_app_permissions(group, "kpis", KPI_PERMISSIONS, using)
     return group
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_incentives, views_surveys
+from . import views, views_incentives, views_kpis, views_surveys
 
 app_name = "portal"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("surveys/<int:invitation_id>/", views_surveys.SurveyAnswerView.as_view(), name="survey_answer"),
     path("ideas/", views_surveys.IdeaListView.as_view(), name="ideas"),
     path("ideas/<int:pk>/", views_surveys.IdeaDetailView.as_view(), name="idea_detail"),
+    path("scorecard/", views_kpis.ScorecardView.as_view(), name="scorecard"),
     path("incentives/", views_incentives.IncentivesView.as_view(), name="incentives"),
     path("incentives/earnings/", views_incentives.EarningsView.as_view(), name="incentive_earnings"),
     path("incentives/payouts/<int:pk>/", views_incentives.PayoutDetailView.as_view(), name="incentive_payout"),

@@ -76,6 +76,7 @@ PORTAL_COVERAGE = {
     "portal:incentive_redeem": "PORTAL_OBJECT_ROUTES",
     "portal:incentive_redemptions": "PORTAL_LIST_PAGES",
     "portal:incentive_redemption": "PORTAL_OBJECT_ROUTES",
+    "portal:scorecard": "PORTAL_LIST_PAGES",
 }
 
 _REFERENCE_DATA = NoObjectScope(
@@ -162,6 +163,10 @@ OTHER_NAMESPACES = {
     "incentives": NoObjectScope(
         "Manager UI of incentives: refused to partner users as a whole "
         "(tests/incentives/test_manager_views.py::test_partner_users_get_403_everywhere)."
+    ),
+    "kpis": NoObjectScope(
+        "Manager KPI dashboards and scorecards: refused to partner users as a whole "
+        "(tests/kpis/test_views.py::test_partner_users_get_403_everywhere)."
     ),
 }
 OTHER_ROUTES = {

@@ -14,11 +14,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incentives import services as incentive_services
 from incentives.models import Payout, PayoutStatus, PointsBalance, Redemption, RedemptionStatus, Reward
+from kpis.models import ScoreSnapshot
+from kpis.services import score_model_current
 from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
 from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory
@@ -65,6 +68,7 @@ PORTAL_LIST_PAGES = {
     "portal:incentive_points": "/portal/incentives/points/",
     "portal:incentive_rewards": "/portal/incentives/rewards/",
     "portal:incentive_redemptions": "/portal/incentives/redemptions/",
+    "portal:scorecard": "/portal/scorecard/",
 }
 
 # API detail routes of partner-owned objects: schema path -> kind of object.
@@ -268,6 +272,18 @@ def _incentive_objects(partner, user, label):
     }
 
 
+# Loyalty scores shown as the portal scorecard prints them (one decimal).
+A_SCORE, B_SCORE = "87.1", "12.3"
+
+
+def _score_objects(partner, score):
+    """A loyalty-score snapshot of today, so the portal scorecard has a score to show (or leak)."""
+    snapshot = ScoreSnapshot.objects.create(
+        partner=partner, date=timezone.localdate(), score_model=score_model_current(), score=Decimal(score), band="watch", components={}
+    )
+    return {"snapshot": snapshot}
+
+
 def _sale(partner, external_id, customer):
     return Sale.objects.create(
         partner=partner, customer=customer, external_id=external_id, invoice_date=dt.date(2024, 1, 15), amount=Decimal("1234.5678")
@@ -292,6 +308,7 @@ def objects_a(partner_a, admin_a):
         "internal": InteractionFactory(partner=partner_a, summary="Alpha churn risk", kind="note", is_internal=True),
         **_survey_objects(partner_a, admin_a, "Alpha"),
         **_incentive_objects(partner_a, admin_a, "Alpha"),
+        **_score_objects(partner_a, A_SCORE),
     }
 
 
@@ -307,6 +324,7 @@ def objects_b(partner_b, admin_b):
         "interaction": InteractionFactory(partner=partner_b, summary="Beta pipeline call"),
         **_survey_objects(partner_b, admin_b, "Beta"),
         **_incentive_objects(partner_b, admin_b, "Beta"),
+        **_score_objects(partner_b, B_SCORE),
     }
 
 
@@ -451,6 +469,15 @@ def test_portal_pages_show_another_partner_nothing_of_a(route, objects_a, object
     assert "Beta Distribution GmbH" in html  # B's own company in the navigation: the page did render for B
 
 
+def test_the_portal_scorecard_shows_each_partner_only_its_own_score(objects_a, objects_b, admin_a, admin_b):
+    a_page = _browser(admin_a).get(PORTAL_LIST_PAGES["portal:scorecard"]).content.decode()
+    b_page = _browser(admin_b).get(PORTAL_LIST_PAGES["portal:scorecard"]).content.decode()
+    assert A_SCORE in a_page
+    assert B_SCORE not in a_page
+    assert B_SCORE in b_page
+    assert A_SCORE not in b_page
+
+
 @pytest.mark.parametrize("route", PORTAL_LIST_PAGES, ids=str)
 def test_portal_pages_show_a_its_own_data(route, objects_a, objects_b, admin_a):
     html = _browser(admin_a).get(PORTAL_LIST_PAGES[route]).content.decode()
@@ -467,6 +494,7 @@ def test_portal_pages_show_a_its_own_data(route, objects_a, objects_b, admin_a):
         "portal:incentive_points": "Alpha exclusive gift",
         "portal:incentive_rewards": "Alpha exclusive gift",
         "portal:incentive_redemptions": "Alpha exclusive gift",
+        "portal:scorecard": A_SCORE,
     }[route]
     assert expected in html
     assert "Alpha churn risk" not in html  # internal, even for its own partner

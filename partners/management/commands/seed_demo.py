@@ -25,6 +25,8 @@ Surveys: at the end, `seed_surveys` adds the feedback loop (a quarterly NPS surv
 waves and an open one, answered, and a dozen ideas in every status); it is idempotent too.
 Then `seed_incentives` adds two running programs, a closed past period with earnings, payouts in
 each state, the reward catalog and some redemptions (idempotent as well).
+Last, `seed_scores` scores the channel every 14 days over the last 12 months and on each of the
+last 30 days, so the KPI dashboards have history (days already scored are skipped).
 """
 
 import csv
@@ -1049,6 +1051,7 @@ class Command(BaseCommand):
         # The feedback loop of the demo world (surveys app), called by name so partners never imports surveys.
         call_command("seed_surveys", stdout=self.stdout, stderr=self.stderr, verbosity=options["verbosity"])
         call_command("seed_incentives", stdout=self.stdout, stderr=self.stderr, verbosity=options["verbosity"])
+        call_command("seed_scores", stdout=self.stdout, stderr=self.stderr, verbosity=options["verbosity"])
 
     # -- writing -------------------------------------------------------------------------------------
 
