@@ -274,7 +274,7 @@ class ExclusiveAccessForm(RuleForm):
 class MdfForm(RuleForm):
     kind = RuleKind.MDF
     param_names = ("percent", "cap")
-    percent = _decimal(_("MDF (% of revenue)"))
+    percent = _decimal(_("MDF (percent of revenue)"))
     cap = _decimal(_("Cap per period"), required=False, help_text=_("Empty: no cap."))
 
 

@@ -30,6 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import Partner
+
 from . import definitions as kpi
 from . import scoring
 from .models import Alert, AlertKind, ScoreModel, ScoreSnapshot
@@ -138,13 +140,10 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
     if partner_ids is not None:
         condition &= Q(partner_id__in=list(partner_ids))
     window_start = on_date - timedelta(days=model.alert_drop_days)
-    earlier = {}
-    for row in (
-        ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date)
-        .order_by("date")
-        .values("partner_id", "date", "score", "components")
-    ):
-        earlier.setdefault(row["partner_id"], []).append(row)
+    # Scores only: a night reads alert_drop_days snapshots per partner, and decoding every one's
+    # components JSON cost most of the run's time and memory (bench/kpis.py). The components of
+    # the few snapshots an alert compares with are read afterwards, in one query.
+    earlier = _earlier_scores(condition, on_date=on_date, window_start=window_start)
     raised = {
         (row["partner_id"], row["date"], row["kind"])
         for row in Alert.objects.filter(condition, date__gte=window_start, date__lte=on_date).values("partner_id", "date", "kind")
@@ -169,11 +168,15 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
             unique_fields=["partner", "date"],
             update_fields=["score_model", "score", "band", "components", "computed_at"],
         )
-        alerts = [
-            alert
+        plans = [
+            (item, plan)
             for pid, item in scores.items()
-            for alert in _alerts_for(item, earlier.get(pid, []), raised, dropped, model=model, on_date=on_date, now=now)
+            for plan in _alert_plans(item, earlier.get(pid, []), raised, dropped, model=model, on_date=on_date, window_start=window_start)
         ]
+        components = _reference_components(
+            condition, [(item.partner_id, reference["date"]) for item, (_kind, reference) in plans if reference]
+        )
+        alerts = [_alert(item, kind, reference, components, model=model, on_date=on_date, now=now) for item, (kind, reference) in plans]
         created = Alert.objects.bulk_create(alerts)
         result.alert_ids = [alert.pk for alert in created]
         if result.alert_ids and on_date >= timezone.localdate() - timedelta(days=1):
@@ -184,60 +187,93 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
     return result
 
 
-def _alerts_for(item, earlier, raised, dropped, *, model, on_date, now):
-    """The alerts one fresh score raises; once per fall (docs/kpis.md, "Alerts").
+def _earlier_scores(condition, *, on_date, window_start):
+    """{partner_id: [{partner_id, date, score}, oldest first]}: the snapshots of the drop window
+    before `on_date`, plus each partner's most recent earlier snapshot when it is older; one query.
 
-    Below threshold: the score is under `alert_below` and the previous snapshot (within the drop
-    window) was not, or there is none. Sharp drop: the score is more than `alert_drop_points` under
-    the highest score of the window and no sharp-drop alert was raised in the window before today.
-    An alert already raised for the day and kind (a re-run) is not raised again.
+    The older one is an index lookup on (partner, date) per partner, in a UNION ALL of its own, so
+    neither a year of daily history is read to find it nor the window's date index is lost.
     """
-    alerts = []
+    fields = ("partner_id", "date", "score")
+    latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("pk"), date__lt=on_date).order_by("-date").values("pk")[:1]
+    previous = Partner.objects.filter(kpi.partner_q_to(condition, "id")).values(snapshot=Subquery(latest))
+    window = ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date).values(*fields).order_by()
+    older = ScoreSnapshot.objects.filter(condition, pk__in=previous, date__lt=window_start).values(*fields).order_by()
+    earlier = {}
+    for row in window.union(older, all=True).order_by("date"):
+        earlier.setdefault(row["partner_id"], []).append(row)
+    return earlier
+
+
+def _alert_plans(item, earlier, raised, dropped, *, model, on_date, window_start):
+    """[(kind, reference snapshot row or None)] of the alerts one fresh score raises; once per fall (docs/kpis.md, "Alerts").
+
+    Below threshold: the score is under `alert_below` and the partner's most recent earlier
+    snapshot, whatever its age, was not (or there is none): a partner that stays below is not
+    alerted again however sparse its snapshots. Sharp drop: the score is more than
+    `alert_drop_points` under the highest score of the drop window and no sharp-drop alert was
+    raised in the window before the day. An alert already raised for the day and kind (a re-run)
+    is not raised again.
+    """
+    plans = []
     pid = item.partner_id
     threshold = Decimal(model.alert_below)
     previous = earlier[-1] if earlier else None
     crossed = item.score < threshold and (previous is None or previous["score"] >= threshold)
     if crossed and (pid, on_date, AlertKind.BELOW_THRESHOLD) not in raised:
-        moves = scoring.moved_components(item.components, previous["components"]) if previous else []
-        message = gettext("Loyalty score %(score)s is below %(threshold)s.") % {"score": item.score, "threshold": threshold}
-        if previous:
-            message += " " + scoring.explain_change(score=item.score, previous_score=previous["score"], moves=moves) + "."
-        alerts.append(
-            Alert(
-                partner_id=pid,
-                date=on_date,
-                kind=AlertKind.BELOW_THRESHOLD,
-                score=item.score,
-                reference_score=previous["score"] if previous else None,
-                message=message,
-                components=moves,
-                created_at=now,
-            )
-        )
-    if earlier:
-        peak = max(earlier, key=lambda row: (row["score"], row["date"]))
-        drop = peak["score"] - item.score
-        if drop > model.alert_drop_points and pid not in dropped and (pid, on_date, AlertKind.SHARP_DROP) not in raised:
-            moves = scoring.moved_components(item.components, peak["components"])
-            message = gettext("Loyalty score dropped %(points)s points in %(days)s days, to %(score)s.") % {
-                "points": drop,
-                "days": (on_date - peak["date"]).days,
-                "score": item.score,
-            }
-            message += " " + scoring.explain_change(score=item.score, previous_score=peak["score"], moves=moves) + "."
-            alerts.append(
-                Alert(
-                    partner_id=pid,
-                    date=on_date,
-                    kind=AlertKind.SHARP_DROP,
-                    score=item.score,
-                    reference_score=peak["score"],
-                    message=message,
-                    components=moves,
-                    created_at=now,
-                )
-            )
-    return alerts
+        plans.append((AlertKind.BELOW_THRESHOLD, previous))
+    recent = [row for row in earlier if row["date"] >= window_start]
+    if recent:
+        peak = max(recent, key=lambda row: (row["score"], row["date"]))
+        if (
+            peak["score"] - item.score > model.alert_drop_points
+            and pid not in dropped
+            and (pid, on_date, AlertKind.SHARP_DROP) not in raised
+        ):
+            plans.append((AlertKind.SHARP_DROP, peak))
+    return plans
+
+
+def _reference_components(condition, pairs):
+    """{(partner_id, date): components} of the given earlier snapshots; one query, none without pairs."""
+    by_date = {}
+    for pid, day in pairs:
+        by_date.setdefault(day, set()).add(pid)
+    if not by_date:
+        return {}
+    wanted = Q()
+    for day, pids in by_date.items():
+        wanted |= Q(date=day, partner_id__in=sorted(pids))
+    rows = ScoreSnapshot.objects.filter(condition).filter(wanted).values_list("partner_id", "date", "components")
+    return {(pid, day): components for pid, day, components in rows}
+
+
+def _alert(item, kind, reference, components, *, model, on_date, now):
+    """The Alert of one plan, with the words and the components that moved most since `reference`."""
+    moves = scoring.moved_components(item.components, components[(item.partner_id, reference["date"])]) if reference else []
+    if kind == AlertKind.BELOW_THRESHOLD:
+        message = gettext("Loyalty score %(score)s is below %(threshold)s.") % {
+            "score": item.score,
+            "threshold": Decimal(model.alert_below),
+        }
+    else:
+        message = gettext("Loyalty score dropped %(points)s points in %(days)s days, to %(score)s.") % {
+            "points": reference["score"] - item.score,
+            "days": (on_date - reference["date"]).days,
+            "score": item.score,
+        }
+    if reference:
+        message += " " + scoring.explain_change(score=item.score, previous_score=reference["score"], moves=moves) + "."
+    return Alert(
+        partner_id=item.partner_id,
+        date=on_date,
+        kind=kind,
+        score=item.score,
+        reference_score=reference["score"] if reference else None,
+        message=message,
+        components=moves,
+        created_at=now,
+    )
 
 
 def scores_finish(*, on_date):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from . import notifications, services
+from .models import ScoreModel
 
 logger = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (ConnectionError, OSError), "retry_backoff": True, "max_retries": 5}
@@ -28,13 +29,14 @@ def nightly_recompute(*, on_date=None):
         return "skipped"
     try:
         with scopes_disabled():
-            services.score_model_current()
+            model = services.score_model_current()
             ranges = services.chunk_ranges(on_date=day, size=getattr(settings, "KPIS_CHUNK_SIZE", 1000))
         finish = finish_recompute.si(on_date=day.isoformat(), token=token)
         if not ranges:
             finish.delay()
             return 0
-        chord(group(recompute_chunk.si(on_date=day.isoformat(), first_id=first, last_id=last) for first, last in ranges))(finish)
+        chunks = (recompute_chunk.si(on_date=day.isoformat(), first_id=first, last_id=last, model_id=model.pk) for first, last in ranges)
+        chord(group(chunks))(finish)
     except Exception:
         services.recompute_lock_release(token=token)
         raise
@@ -42,10 +44,15 @@ def nightly_recompute(*, on_date=None):
 
 
 @shared_task(**RETRY)
-def recompute_chunk(*, on_date, first_id, last_id):
-    """Score the partners with ids first_id..last_id (an upsert: safe to retry)."""
+def recompute_chunk(*, on_date, first_id, last_id, model_id=None):
+    """Score the partners with ids first_id..last_id (an upsert: safe to retry).
+
+    Every chunk of a run scores with the model version the run started with (`model_id`), so a
+    version activated mid-run cannot make one night's snapshots differ from the single run.
+    """
     with scopes_disabled():
-        result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id)
+        model = ScoreModel.objects.get(pk=model_id) if model_id is not None else None
+        result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id, model=model)
     return len(result.scores)
 
 

@@ -176,7 +176,7 @@ class ApplicationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(
-            _("Apply"),
+            _("Send application"),
             Div(Row(Column("company_name"), Column("legal_name")), Row(Column("partner_type"), Column("country"), Column("website"))),
             Row(Column("first_name"), Column("last_name")),
             Row(Column("email"), Column("phone")),

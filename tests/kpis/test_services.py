@@ -218,3 +218,93 @@ def test_schedule_registered_at_two():
     ensure_schedules()
     task = PeriodicTask.objects.get(task="kpis.tasks.nightly_recompute")
     assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
+
+
+# The alert rules on hand-made snapshot series. A partner without sales or activity scores 33.33
+# (engagement 0 x 20 + case load 100 x 10, over 30), so every computed day below is 33.33.
+
+
+def _quiet_partner():
+    return PartnerFactory(joined_on=date(2024, 1, 1))
+
+
+def _alerts(partner, kind):
+    return list(Alert.objects.filter(partner=partner, kind=kind).order_by("date").values_list("date", "reference_score"))
+
+
+def test_below_threshold_on_a_14_day_cadence_for_a_year_alerts_once():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_drop_points=90)  # only the threshold can fire
+    start = ON - timedelta(days=364)
+    _score_series(partner, [60], start)
+    for step in range(1, 27):
+        services.scores_recompute(on_date=start + timedelta(days=14 * step))
+    assert ScoreSnapshot.objects.filter(partner=partner).count() == 27
+    assert _alerts(partner, AlertKind.BELOW_THRESHOLD) == [(start + timedelta(days=14), Decimal("60"))]
+
+
+def test_below_threshold_is_not_raised_again_after_a_gap_longer_than_the_drop_window():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_drop_points=90)
+    start = ON - timedelta(days=200)
+    _score_series(partner, [60], start)
+    for offset in (45, 100, 200):  # 45, 55 and 100 days after the previous snapshot
+        services.scores_recompute(on_date=start + timedelta(days=offset))
+    assert _alerts(partner, AlertKind.BELOW_THRESHOLD) == [(start + timedelta(days=45), Decimal("60"))]
+
+
+def test_below_threshold_fires_again_after_a_recovery_whatever_its_age():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_drop_points=90)
+    first = ON - timedelta(days=150)
+    services.scores_recompute(on_date=first)  # no earlier snapshot and below: alerted
+    _score_series(partner, [70], first + timedelta(days=10))  # recovered
+    services.scores_recompute(on_date=ON)  # 140 days later, below again
+    assert _alerts(partner, AlertKind.BELOW_THRESHOLD) == [(first, None), (ON, Decimal("70"))]
+
+
+def test_below_threshold_compares_with_the_latest_earlier_snapshot_not_the_newest():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_drop_points=90)
+    _score_series(partner, [40], ON - timedelta(days=40))
+    _score_series(partner, [80], ON + timedelta(days=5))  # a later day, already scored: not "earlier"
+    services.scores_recompute(on_date=ON)  # a backfill of a day between them
+    assert not Alert.objects.exists()
+
+
+def test_sharp_drop_on_a_14_day_cadence_alerts_once_per_window():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_below=10, alert_drop_points=15)
+    start = ON - timedelta(days=84)
+    _score_series(partner, [90], start)
+    for step in range(1, 7):
+        services.scores_recompute(on_date=start + timedelta(days=14 * step))
+    # Day 14: 56.67 under 90. Day 28: 90 is still in the window but day 14's alert too. Day 42 on: no high score left.
+    assert _alerts(partner, AlertKind.SHARP_DROP) == [(start + timedelta(days=14), Decimal("90"))]
+    alert = Alert.objects.get(kind=AlertKind.SHARP_DROP)
+    assert alert.message.startswith("Loyalty score dropped 56.67 points in 14 days, to 33.33.")
+
+
+def test_sharp_drop_ignores_a_peak_older_than_the_window():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_below=10, alert_drop_points=15)
+    _score_series(partner, [90], ON - timedelta(days=31))
+    _score_series(partner, [40], ON - timedelta(days=10))
+    services.scores_recompute(on_date=ON)  # 33.33: 6.67 under the window's highest (40)
+    assert not Alert.objects.exists()
+
+
+def test_sharp_drop_fires_again_once_the_last_drop_alert_left_the_window():
+    partner = _quiet_partner()
+    ScoreModel.objects.create(version=1, is_active=True, alert_below=10, alert_drop_points=15)
+    first = ON - timedelta(days=45)
+    _score_series(partner, [90], first - timedelta(days=1))
+    services.scores_recompute(on_date=first)  # drop alert
+    _score_series(partner, [85], first + timedelta(days=10))  # back up
+    services.scores_recompute(on_date=first + timedelta(days=30))  # dropped again, but alerted 30 days ago
+    assert len(_alerts(partner, AlertKind.SHARP_DROP)) == 1
+    services.scores_recompute(on_date=ON)  # 45 days on: day 30 was no alert, 85 is 35 days old
+    assert len(_alerts(partner, AlertKind.SHARP_DROP)) == 1
+    _score_series(partner, [80], ON + timedelta(days=5))
+    services.scores_recompute(on_date=ON + timedelta(days=20))  # 31 days after the alert: a new fall
+    assert _alerts(partner, AlertKind.SHARP_DROP) == [(first, Decimal("90")), (ON + timedelta(days=20), Decimal("80"))]

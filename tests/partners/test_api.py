@@ -5,6 +5,7 @@ returned nothing at all would fail as loudly as one that leaked.
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -630,5 +631,7 @@ class TestSchemaAndDocs:
         html = response.content.decode()
         assert "swagger-ui" in html
         assert "/static/drf_spectacular_sidecar/" in html
-        for cdn in ("cdn", "jsdelivr", "unpkg"):
+        # No asset from another host (a bare "cdn" substring test would also hit a random CSRF token).
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html), "an asset is loaded from another host"
+        for cdn in ("cdn.jsdelivr", "jsdelivr.net", "unpkg.com", "cdnjs"):
             assert cdn not in html.lower()

@@ -1,0 +1,230 @@
+"""The nightly loyalty-score job as Celery runs it: eagerly in-process, from the beat schedule, and
+fanned out in chunks through a real worker on Redis."""
+
+import json
+import logging
+import threading
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.conf import settings
+from django.core import mail
+from django.core.cache import cache
+from django.db import connections
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from config import celery_app
+from incentives.models import TierRule
+from kpis import services, tasks
+from kpis.models import Alert, AlertKind, ScoreSnapshot
+from partners.models import InteractionKind, PartnerStatus
+from tests.factories import InteractionFactory, ManagerFactory, PartnerFactory, TierFactory
+
+from .factories import ON, CaseFactory, SalesMonthFactory, at, build_world
+
+COMPONENTS = {"engagement": {"normalised": 80.0, "absent": False}, "growth": {"normalised": 70.0, "absent": False}}
+
+
+def _snapshots(day):
+    return {s.partner_id: (s.score, s.band, s.components) for s in ScoreSnapshot.objects.filter(date=day)}
+
+
+def _alerts():
+    return sorted(Alert.objects.values_list("partner_id", "date", "kind", "score", "reference_score", "message"))
+
+
+def _earlier(partner, day, score):
+    ScoreSnapshot.objects.create(
+        partner=partner, date=day, score_model=services.score_model_current(), score=Decimal(score), band="watch", components=COMPONENTS
+    )
+
+
+# Eager (CELERY_TASK_ALWAYS_EAGER in test settings): the beat entry point does the whole night.
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_scores_every_partner_in_the_channel_re_tiers_and_alerts(django_capture_on_commit_callbacks):
+    today = timezone.localdate()
+    joined = today - timedelta(days=400)
+    bronze, gold = TierFactory(rank=1, name="Bronze"), TierFactory(rank=2, name="Gold")
+    TierRule.objects.create(tier=bronze)
+    TierRule.objects.create(tier=gold, min_loyalty_score=35)
+    quiet = PartnerFactory(tier=bronze, joined_on=joined)  # engagement 0, case load 0: 1000 / 30 = 33.33
+    engaged = PartnerFactory(tier=bronze, joined_on=joined)  # one event: 3 of 30 points -> 10; 1200 / 30 = 40
+    InteractionFactory(partner=engaged, kind=InteractionKind.EVENT_ATTENDED, occurred_at=at(today - timedelta(days=10)))
+    falling = PartnerFactory(tier=bronze, joined_on=joined, account_manager=ManagerFactory(email="maria@vendor.test"))
+    _earlier(falling, today - timedelta(days=1), 60)
+    PartnerFactory(status=PartnerStatus.CHURNED, joined_on=joined)
+    PartnerFactory(status=PartnerStatus.APPLICANT, joined_on=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = tasks.nightly_recompute.delay()
+    assert result.get() == 1  # one chunk of KPIS_CHUNK_SIZE (1000)
+
+    first = _snapshots(today)
+    assert {pid: score for pid, (score, _band, _components) in first.items()} == {
+        quiet.pk: Decimal("33.33"),
+        engaged.pk: Decimal("40.00"),
+        falling.pk: Decimal("33.33"),
+    }
+    assert {band for _score, band, _components in first.values()} == {"at_risk"}
+    engaged.refresh_from_db()
+    quiet.refresh_from_db()
+    assert (engaged.tier, quiet.tier) == (gold, bronze)
+    kinds = {(pid, kind) for pid, _day, kind, *_rest in _alerts()}
+    assert kinds == {
+        (quiet.pk, AlertKind.BELOW_THRESHOLD),  # no earlier snapshot and below 50
+        (engaged.pk, AlertKind.BELOW_THRESHOLD),
+        (falling.pk, AlertKind.BELOW_THRESHOLD),  # 60 yesterday
+        (falling.pk, AlertKind.SHARP_DROP),  # 26.67 points under 60
+    }
+    assert [message.to for message in mail.outbox] == [["maria@vendor.test"], ["maria@vendor.test"]]
+
+    alerts = _alerts()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.nightly_recompute.delay().get() == 1
+    assert ScoreSnapshot.objects.count() == 4  # 3 today + falling's yesterday: an upsert, no duplicate
+    assert _snapshots(today) == first
+    assert _alerts() == alerts
+    assert len(mail.outbox) == 2
+    assert services.recompute_lock_acquire() is not None  # released by the chord's last task
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_skips_while_another_run_holds_the_lock(caplog):
+    build_world(PartnerFactory(joined_on=date(2024, 1, 1)))
+    token = services.recompute_lock_acquire()
+
+    with caplog.at_level(logging.WARNING, logger="kpis.tasks"):
+        result = tasks.nightly_recompute.delay(on_date=ON.isoformat())
+
+    assert result.get() == "skipped"
+    assert "Loyalty-score recompute for 2026-06-15 skipped: another run holds the lock." in caplog.messages
+    assert not ScoreSnapshot.objects.exists()
+    assert not Alert.objects.exists()
+    assert cache.get(services.LOCK_KEY) == token  # the refused run left the holder's lock alone
+
+
+@pytest.mark.django_db
+def test_the_beat_schedule_exists_after_migrate_and_names_a_registered_task():
+    entry = PeriodicTask.objects.get(name="KPIs: nightly loyalty-score recompute")
+
+    assert entry.enabled
+    assert (entry.crontab.minute, entry.crontab.hour, entry.crontab.day_of_week) == ("0", "2", "*")
+    assert str(entry.crontab.timezone) == settings.TIME_ZONE
+    assert json.loads(entry.kwargs) == {}  # no date: the task scores "today"
+    celery_app.loader.import_default_modules()  # what a worker does at start-up: autodiscovery
+    assert entry.task in celery_app.tasks
+
+
+# A real worker: the beat task, its chunk tasks and the chord's finishing task cross Redis.
+
+
+@pytest.fixture
+def redis_worker():
+    """An embedded Celery worker (solo pool, in a thread) on the test Redis, consuming a queue of its own.
+
+    The same pattern as tests/partners/test_tasks.py: a unique queue so that a worker of another
+    test run on the same Redis database cannot take this test's messages.
+    """
+    queue = f"test-{uuid.uuid4().hex}"
+    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url", "result_backend", "task_default_queue")}
+    celery_app.conf.update(
+        task_always_eager=False,
+        broker_url=settings.CELERY_BROKER_URL,
+        result_backend=settings.CELERY_RESULT_BACKEND,
+        task_default_queue=queue,
+    )
+
+    def close_worker_connections(**kwargs):
+        connections.close_all()  # the worker thread's own connections, so nothing holds the test database
+
+    task_postrun.connect(close_worker_connections, weak=False)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_worker_connections)
+        celery_app.conf.update(saved)
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue)
+
+
+class WorkerRuns:
+    """Records the tasks the worker ran (name, kwargs, thread); `finished` is set by the chord's last task."""
+
+    def __init__(self):
+        self.runs = []
+        self.finished = threading.Event()
+
+    def __call__(self, sender=None, kwargs=None, **extra):
+        self.runs.append((sender.name, kwargs, threading.current_thread()))
+        if sender.name == tasks.finish_recompute.name:
+            self.finished.set()
+
+    def chunks(self):
+        return [(kwargs["first_id"], kwargs["last_id"]) for name, kwargs, _thread in self.runs if name == tasks.recompute_chunk.name]
+
+
+def _five_partners():
+    """Five partners with different figures, two of them falling from earlier scores."""
+    partners = [build_world(PartnerFactory(joined_on=date(2024, 1, 1)))]
+    for index in range(4):
+        partner = PartnerFactory(joined_on=date(2024, 1, 1))
+        SalesMonthFactory(partner=partner, month=date(2025, 9 + index, 1), revenue=Decimal(40000 * (index + 1)))
+        for _ in range(index):
+            InteractionFactory(partner=partner, kind=InteractionKind.TRAINING_COMPLETED, occurred_at=at(date(2026, 5, 20)))
+        partners.append(partner)
+    CaseFactory(partner=partners[2], opened_at=at(date(2026, 6, 1)))
+    _earlier(partners[1], ON - timedelta(days=3), 90)
+    _earlier(partners[3], ON - timedelta(days=100), 75)
+    return partners
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_chunked_run_through_a_real_worker_equals_the_single_run(redis_worker, settings):
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    settings.KPIS_CHUNK_SIZE = 2
+    ids = sorted(partner.pk for partner in _five_partners())
+    runs = WorkerRuns()
+    task_postrun.connect(runs, weak=False)
+    try:
+        result = tasks.nightly_recompute.delay(on_date=ON.isoformat())
+        assert result.get(timeout=30) == 3
+        assert runs.finished.wait(timeout=30)
+    finally:
+        task_postrun.disconnect(runs)
+
+    assert type(result.backend).__name__ == "RedisBackend"
+    assert runs.chunks() == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[4])]
+    assert threading.current_thread() not in {thread for _name, _kwargs, thread in runs.runs}
+    chunked, chunked_alerts = _snapshots(ON), _alerts()
+    assert sorted(chunked) == ids
+    assert len({score for score, _band, _components in chunked.values()}) == 5
+    assert {(pid, kind) for pid, _day, kind, *_rest in chunked_alerts} >= {(ids[1], AlertKind.SHARP_DROP)}
+    assert cache.get(services.LOCK_KEY) is None  # released by finish_recompute
+
+    ScoreSnapshot.objects.filter(date=ON).delete()
+    Alert.objects.all().delete()
+    single = services.scores_recompute(on_date=ON)
+    assert (single.snapshots, single.chunks) == (5, 1)
+    assert _snapshots(ON) == chunked
+    assert _alerts() == chunked_alerts
+
+    # The lock was released: a second run through the worker starts, and upserts the same snapshots.
+    again = WorkerRuns()
+    task_postrun.connect(again, weak=False)
+    try:
+        assert tasks.nightly_recompute.delay(on_date=ON.isoformat()).get(timeout=30) == 3
+        assert again.finished.wait(timeout=30)
+    finally:
+        task_postrun.disconnect(again)
+    assert ScoreSnapshot.objects.filter(date=ON).count() == 5
+    assert _snapshots(ON) == chunked
+    assert _alerts() == chunked_alerts
