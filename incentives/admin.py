@@ -6,6 +6,8 @@ services only, so the admin shows them read-only.
 
 from django.contrib import admin
 
+from partners.admin import ReadOnlyAdmin
+
 from .models import (
     AuditEntry,
     EarningLine,
@@ -22,17 +24,6 @@ from .models import (
     TierRule,
     TierStanding,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RuleInline(admin.TabularInline):

@@ -9,30 +9,20 @@ A rule's parameters are edited with one form per rule kind (`RULE_FORMS`): typed
 as rows of a formset.
 """
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Fieldset, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelMultipleChoiceField
 
-from partners.models import Partner, PartnerType, Territory, Tier
+from partners.forms import AudienceForm, form_helper
+from partners.models import Partner, Tier
 
 from .models import PayoutStatus, Program, ProgramStatus, RedemptionStatus, Reward, RuleKind, TierRule
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 # A running program publishes its criteria: only these may still change (see services.program_update).
 RUNNING_PROGRAM_FIELDS = ("name", "description", "budget", "ends_on")
-
-
-def _helper(submit_label, *layout, form_tag=True):
-    helper = FormHelper()
-    helper.form_tag = form_tag
-    if layout:
-        helper.layout = Layout(*layout)
-    if submit_label:
-        helper.add_input(Submit("submit", submit_label))
-    return helper
 
 
 def add_service_error(form, error):
@@ -58,28 +48,7 @@ class ProgramFilterForm(forms.Form):
         return {"q": self.cleaned_data["q"].strip(), "status": self.cleaned_data["status"]}
 
 
-class ProgramForm(forms.ModelForm):
-    partner_types = forms.MultipleChoiceField(
-        label=_("Partner types"),
-        choices=PartnerType.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every type."),
-    )
-    tiers = forms.ModelMultipleChoiceField(
-        label=_("Tiers"),
-        queryset=Tier.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every tier."),
-    )
-    territories = forms.ModelMultipleChoiceField(
-        label=_("Territories"),
-        queryset=Territory.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every territory."),
-    )
+class ProgramForm(AudienceForm, forms.ModelForm):
     partners = SafeModelMultipleChoiceField(
         label=_("Hand-picked partners"),
         queryset=Partner.objects.none(),
@@ -116,7 +85,7 @@ class ProgramForm(forms.ModelForm):
                 if name not in RUNNING_PROGRAM_FIELDS:
                     field.disabled = True
                     field.help_text = _("Published to partners: fixed once the program runs.")
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Save program"),
             Fieldset(_("Program"), "name", "description", Row(Column("period"), Column("starts_on"), Column("ends_on"))),
             Fieldset(_("Earnings"), Row(Column("earning_basis"), Column("budget"), Column("points_expiry_months"))),
@@ -155,7 +124,7 @@ class RuleForm(forms.Form):
         if rule is not None and "initial" not in kwargs:
             kwargs["initial"] = {"name": rule.name, **self.initial_from(rule.params)}
         super().__init__(*args, **kwargs)
-        self.helper = _helper(None, form_tag=False)
+        self.helper = form_helper(None, form_tag=False)
 
     def initial_from(self, params):
         return {name: params.get(name) for name in self.param_names}
@@ -303,7 +272,7 @@ class SimulateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Simulate"), Row(Column("starts_on"), Column("ends_on")))
+        self.helper = form_helper(_("Simulate"), Row(Column("starts_on"), Column("ends_on")))
         self.helper.form_method = "get"
 
     def clean(self):
@@ -328,7 +297,7 @@ class MarkPaidForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Mark paid"))
+        self.helper = form_helper(_("Mark paid"))
 
 
 class RejectForm(forms.Form):
@@ -336,7 +305,7 @@ class RejectForm(forms.Form):
 
     def __init__(self, *args, submit_label=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(submit_label or _("Reject"))
+        self.helper = form_helper(submit_label or _("Reject"))
         self.helper.inputs[0].field_classes = "btn btn-danger"
 
 
@@ -359,7 +328,7 @@ class RewardForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Save reward"),
             "name",
             "description",
@@ -386,7 +355,7 @@ class TierRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Save tier rule"),
             Row(Column("min_revenue"), Column("min_certified_contacts"), Column("min_approved_deals")),
             Row(Column("min_loyalty_score"), Column("downgrade_grace_months")),

@@ -456,23 +456,25 @@ def payouts_create(*, by=None, partner=None, program=None) -> list:
     return payouts
 
 
-def _payout_transition(*, payout, by, allowed, message, changes, action):
-    # Compare-and-set on the status: two managers clicking at once change it only once.
-    payout = Payout.objects.select_for_update().get(pk=payout.pk)
-    if payout.status not in allowed:
-        raise ValidationError(message % {"status": payout.get_status_display()})
-    before = _state(payout, PAYOUT_STATE)
+def _status_transition(obj, *, audited, by, allowed, message, changes, action):
+    """Move a payout or redemption to its next status, audited with the `audited` fields before and after."""
+    # Lock the row and check its status under the lock: two managers clicking at once change it only once.
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    if obj.status not in allowed:
+        raise ValidationError(message % {"status": obj.get_status_display()})
+    before = _state(obj, audited)
     for name, value in changes.items():
-        setattr(payout, name, value)
-    payout.save()
-    audit(actor=by, action=action, obj=payout, before=before, after=_state(payout, PAYOUT_STATE))
-    return payout
+        setattr(obj, name, value)
+    obj.save()
+    audit(actor=by, action=action, obj=obj, before=before, after=_state(obj, audited))
+    return obj
 
 
 @transaction.atomic
 def payout_approve(*, payout, by) -> Payout:
-    return _payout_transition(
-        payout=payout,
+    return _status_transition(
+        payout,
+        audited=PAYOUT_STATE,
         by=by,
         allowed={PayoutStatus.PENDING},
         message=_("Only a pending payout can be approved; this one is %(status)s."),
@@ -486,8 +488,9 @@ def payout_mark_paid(*, payout, by, reference) -> Payout:
     reference = (reference or "").strip()
     if not reference:
         raise ValidationError({"reference": _("Enter the payment reference.")})
-    return _payout_transition(
-        payout=payout,
+    return _status_transition(
+        payout,
+        audited=PAYOUT_STATE,
         by=by,
         allowed={PayoutStatus.APPROVED},
         message=_("Only an approved payout can be marked paid; this one is %(status)s."),
@@ -501,8 +504,9 @@ def payout_reject(*, payout, by, reason) -> Payout:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the payout is rejected.")})
-    payout = _payout_transition(
-        payout=payout,
+    payout = _status_transition(
+        payout,
+        audited=PAYOUT_STATE,
         by=by,
         allowed={PayoutStatus.PENDING, PayoutStatus.APPROVED},
         message=_("A payout that is %(status)s cannot be rejected."),
@@ -665,22 +669,11 @@ def redemption_request(*, partner, user, reward) -> Redemption:
     return redemption
 
 
-def _redemption_transition(*, redemption, by, allowed, message, changes, action):
-    redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
-    if redemption.status not in allowed:
-        raise ValidationError(message % {"status": redemption.get_status_display()})
-    before = _state(redemption, REDEMPTION_STATE)
-    for name, value in changes.items():
-        setattr(redemption, name, value)
-    redemption.save()
-    audit(actor=by, action=action, obj=redemption, before=before, after=_state(redemption, REDEMPTION_STATE))
-    return redemption
-
-
 @transaction.atomic
 def redemption_approve(*, redemption, by) -> Redemption:
-    return _redemption_transition(
-        redemption=redemption,
+    return _status_transition(
+        redemption,
+        audited=REDEMPTION_STATE,
         by=by,
         allowed={RedemptionStatus.PENDING_APPROVAL},
         message=_("Only a redemption waiting for approval can be approved; this one is %(status)s."),
@@ -696,8 +689,9 @@ def redemption_reject(*, redemption, by, reason) -> Redemption:
     if not reason:
         raise ValidationError({"reason": _("Say why the redemption is rejected.")})
     _lock_balance(redemption.partner_id)
-    redemption = _redemption_transition(
-        redemption=redemption,
+    redemption = _status_transition(
+        redemption,
+        audited=REDEMPTION_STATE,
         by=by,
         allowed={RedemptionStatus.PENDING_APPROVAL, RedemptionStatus.APPROVED},
         message=_("A redemption that is %(status)s cannot be rejected."),
@@ -722,8 +716,9 @@ def redemption_reject(*, redemption, by, reason) -> Redemption:
 
 @transaction.atomic
 def redemption_fulfil(*, redemption, by) -> Redemption:
-    return _redemption_transition(
-        redemption=redemption,
+    return _status_transition(
+        redemption,
+        audited=REDEMPTION_STATE,
         by=by,
         allowed={RedemptionStatus.APPROVED},
         message=_("Only an approved redemption can be fulfilled; this one is %(status)s."),

@@ -126,7 +126,7 @@ def _period(program, period_pk):
 
 def _confirm(request, *, title, message, button, cancel_url, danger=False, details=None, status=200):
     context = {"title": title, "message": message, "button": button, "cancel_url": cancel_url, "danger": danger, "details": details}
-    return render(request, "incentives/confirm.html", context, status=status)
+    return render(request, "confirm.html", context, status=status)
 
 
 def _error_message(request, error):

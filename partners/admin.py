@@ -506,7 +506,7 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the import machinery only (rollups, import records): view them, never edit them."""
+    """Rows that only the code writes (rollups, import records, ledgers, audit entries): view them, never edit them."""
 
     def has_add_permission(self, request):
         return False

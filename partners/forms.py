@@ -30,12 +30,41 @@ from .models import (
 from .selectors import account_manager_choices
 
 
-def _helper(submit_label, *layout):
+def form_helper(submit_label, *layout, form_tag=True):
+    """A crispy helper with `layout` and a submit button (none when `submit_label` is empty)."""
     helper = FormHelper()
+    helper.form_tag = form_tag
     if layout:
         helper.layout = Layout(*layout)
-    helper.add_input(Submit("submit", submit_label))
+    if submit_label:
+        helper.add_input(Submit("submit", submit_label))
     return helper
+
+
+class AudienceForm(forms.Form):
+    """Who an incentive program or a survey is for: partner types, tiers, territories (none ticked: all)."""
+
+    partner_types = forms.MultipleChoiceField(
+        label=_("Partner types"),
+        choices=PartnerType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every type."),
+    )
+    tiers = forms.ModelMultipleChoiceField(
+        label=_("Tiers"),
+        queryset=Tier.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every tier."),
+    )
+    territories = forms.ModelMultipleChoiceField(
+        label=_("Territories"),
+        queryset=Territory.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every territory."),
+    )
 
 
 class StaffUserChoiceField(forms.ModelChoiceField):
@@ -77,7 +106,7 @@ class PartnerForm(forms.ModelForm):
         if self.instance.pk:
             distributors = distributors.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = distributors.order_by("name")
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Save partner"),
             Row(Column("name"), Column("legal_name")),
             Row(Column("partner_type"), Column("status"), Column("parent")),
@@ -102,7 +131,7 @@ class ContactForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Save contact"),
             Row(Column("first_name"), Column("last_name")),
             Row(Column("role"), Column("email"), Column("phone")),
@@ -144,7 +173,9 @@ class MemberInviteForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Send invitation"), Row(Column("first_name"), Column("last_name")), Row(Column("email"), Column("role")))
+        self.helper = form_helper(
+            _("Send invitation"), Row(Column("first_name"), Column("last_name")), Row(Column("email"), Column("role"))
+        )
 
 
 class ApplicationForm(forms.ModelForm):
@@ -175,7 +206,7 @@ class ApplicationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Send application"),
             Div(Row(Column("company_name"), Column("legal_name")), Row(Column("partner_type"), Column("country"), Column("website"))),
             Row(Column("first_name"), Column("last_name")),
@@ -283,7 +314,7 @@ class ImportUploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Upload and import"),
             Row(Column("entity", css_class="col-md-4"), Column("file", css_class="col-md-8")),
             Row(Column("date_format"), Column("decimal"), Column("source")),

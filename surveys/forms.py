@@ -8,8 +8,7 @@ question) are the `save()` of these forms, each in one transaction; the writes w
 of their own (duplicate, waves, answering, the ideas board) are in `services.py`.
 """
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Fieldset, Row
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 from modeltranslation.utils import get_translation_fields
 
+from partners.forms import AudienceForm, form_helper
 from partners.models import Partner, PartnerType, Territory, Tier
 
 from . import services
@@ -29,16 +29,6 @@ from .models import Choice, Idea, IdeaKind, IdeaStatus, Question, Recurrence, Su
 
 DEFAULT_LANGUAGE = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-def _helper(submit_label, *layout, form_tag=True):
-    helper = FormHelper()
-    helper.form_tag = form_tag
-    if layout:
-        helper.layout = Layout(*layout)
-    if submit_label:
-        helper.add_input(Submit("submit", submit_label))
-    return helper
 
 
 def _per_language(form, name, label):
@@ -77,28 +67,7 @@ class SurveyFilterForm(forms.Form):
         return {"q": self.cleaned_data["q"].strip(), "archived": self.cleaned_data["archived"]}
 
 
-class SurveyForm(forms.ModelForm):
-    partner_types = forms.MultipleChoiceField(
-        label=_("Partner types"),
-        choices=PartnerType.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every type."),
-    )
-    tiers = forms.ModelMultipleChoiceField(
-        label=_("Tiers"),
-        queryset=Tier.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every tier."),
-    )
-    territories = forms.ModelMultipleChoiceField(
-        label=_("Territories"),
-        queryset=Territory.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every territory."),
-    )
+class SurveyForm(AudienceForm, forms.ModelForm):
     max_reminders = forms.IntegerField(
         label=_("Reminders at most"), min_value=0, max_value=10, initial=2, help_text=_("0: no reminders. Never sent after the close.")
     )
@@ -135,7 +104,7 @@ class SurveyForm(forms.ModelForm):
             for name in ("is_anonymous", "one_response_per_partner"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("This cannot change once the survey has a wave.")
-        self.helper = _helper(
+        self.helper = form_helper(
             _("Save survey"),
             Fieldset(gettext("Title and introduction"), titles, intros),
             Fieldset(
@@ -167,7 +136,7 @@ class QuestionForm(forms.ModelForm):
             self.fields["kind"].help_text = _("The question has answers: its kind can no longer change.")
         texts = _per_language(self, "text", gettext("Question"))
         helps = _per_language(self, "help_text", gettext("Help text"))
-        self.helper = _helper(None, Row(Column("kind"), Column("is_required")), texts, helps, form_tag=False)
+        self.helper = form_helper(None, Row(Column("kind"), Column("is_required")), texts, helps, form_tag=False)
 
 
 class ChoiceForm(forms.ModelForm):
@@ -302,7 +271,7 @@ class WaveForm(forms.Form):
                 self.initial.setdefault(
                     "name", services.period_name(survey.recurrence, services.period_start(survey.recurrence, now.date()))
                 )
-        self.helper = _helper(_("Create wave"), "name", Row(Column("opens_at"), Column("closes_at")))
+        self.helper = form_helper(_("Create wave"), "name", Row(Column("opens_at"), Column("closes_at")))
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
@@ -367,7 +336,7 @@ class IdeaReplyForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(None, "body", form_tag=False)
+        self.helper = form_helper(None, "body", form_tag=False)
 
 
 class IdeaStatusForm(forms.Form):
@@ -382,7 +351,7 @@ class IdeaStatusForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(None, "status", "note", form_tag=False)
+        self.helper = form_helper(None, "status", "note", form_tag=False)
 
 
 class IdeaMergeForm(forms.Form):

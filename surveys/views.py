@@ -179,7 +179,7 @@ def _question(survey, question_pk):
 
 def _confirm(request, *, title, message, button, cancel_url, danger=False, status=200):
     context = {"title": title, "message": message, "button": button, "cancel_url": cancel_url, "danger": danger}
-    return render(request, "surveys/confirm.html", context, status=status)
+    return render(request, "confirm.html", context, status=status)
 
 
 # --- surveys --------------------------------------------------------------------------------------

@@ -3,11 +3,14 @@
 Partner B's users are the "other tenant" who must never see partner A's data.
 """
 
+import uuid
+
 import pytest
 from django_scopes import scopes_disabled
 
 from partners.models import MembershipRole
 
+from .celery_worker import embedded_worker
 from .factories import ManagerFactory, MembershipFactory, PartnerFactory, UserFactory
 
 
@@ -77,3 +80,10 @@ def client_a(client, admin_a):
 def client_b(client, admin_b):
     client.force_login(admin_b)
     return client
+
+
+@pytest.fixture
+def redis_worker():
+    """A real Celery worker on the test Redis, on a queue of this test's own."""
+    with embedded_worker(f"test-{uuid.uuid4().hex}") as worker:
+        yield worker

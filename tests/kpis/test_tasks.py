@@ -4,18 +4,14 @@ fanned out in chunks through a real worker on Redis."""
 import json
 import logging
 import threading
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-import redis
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.conf import settings
 from django.core import mail
 from django.core.cache import cache
-from django.db import connections
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -124,35 +120,6 @@ def test_the_beat_schedule_exists_after_migrate_and_names_a_registered_task():
 
 
 # A real worker: the beat task, its chunk tasks and the chord's finishing task cross Redis.
-
-
-@pytest.fixture
-def redis_worker():
-    """An embedded Celery worker (solo pool, in a thread) on the test Redis, consuming a queue of its own.
-
-    The same pattern as tests/partners/test_tasks.py: a unique queue so that a worker of another
-    test run on the same Redis database cannot take this test's messages.
-    """
-    queue = f"test-{uuid.uuid4().hex}"
-    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url", "result_backend", "task_default_queue")}
-    celery_app.conf.update(
-        task_always_eager=False,
-        broker_url=settings.CELERY_BROKER_URL,
-        result_backend=settings.CELERY_RESULT_BACKEND,
-        task_default_queue=queue,
-    )
-
-    def close_worker_connections(**kwargs):
-        connections.close_all()  # the worker thread's own connections, so nothing holds the test database
-
-    task_postrun.connect(close_worker_connections, weak=False)
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=30) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(close_worker_connections)
-        celery_app.conf.update(saved)
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue)
 
 
 class WorkerRuns:

@@ -1,19 +1,14 @@
 """Celery tasks of the partner record: eagerly in-process, and once through a real worker on Redis."""
 
 import threading
-import uuid
 from unittest import mock
 
 import pytest
-import redis
-from celery.contrib.testing.worker import start_worker
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_prerun
 from django.conf import settings
 from django.core import mail
-from django.db import connections
 
-from config import celery_app
 from partners import notifications, tasks
 from partners.imports import ImportOptions, jobs
 from partners.models import ImportChannel, ImportJob, ImportStatus, MembershipRole, Sale
@@ -153,36 +148,6 @@ def test_a_second_delivery_of_the_task_does_nothing():
 
 
 # A real worker: the task crosses Redis, runs in the worker, and its result comes back over Redis.
-
-
-@pytest.fixture
-def redis_worker():
-    """An embedded Celery worker (solo pool, in a thread) on the test Redis, consuming a queue of its own.
-
-    The queue name is unique so that a worker of another test run on the same Redis database
-    cannot take this test's message.
-    """
-    queue = f"test-{uuid.uuid4().hex}"
-    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url", "result_backend", "task_default_queue")}
-    celery_app.conf.update(
-        task_always_eager=False,
-        broker_url=settings.CELERY_BROKER_URL,
-        result_backend=settings.CELERY_RESULT_BACKEND,
-        task_default_queue=queue,
-    )
-
-    def close_worker_connections(**kwargs):
-        connections.close_all()  # the worker thread's own connections, so nothing holds the test database
-
-    task_postrun.connect(close_worker_connections, weak=False)
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=30) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(close_worker_connections)
-        celery_app.conf.update(saved)
-        # kombu keeps a binding set per queue name; drop this test's so the database does not fill up.
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue)
 
 
 @pytest.mark.worker
