@@ -312,18 +312,41 @@ class ImportUploadForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, refused_size=None, **kwargs):
+        """`refused_size`: the upload was stopped while it streamed for passing the limit (its size in
+        bytes); the file field then shows that error alone, and options the stop cut off take their
+        initial value."""
         super().__init__(*args, **kwargs)
+        self.refused_size = refused_size
+        if refused_size is not None:
+            self.fields["file"].required = False
+            self.data = self.data.copy()
+            for name, field in self.fields.items():
+                if name not in self.data and field.initial is not None and not isinstance(field, forms.BooleanField):
+                    self.data[name] = field.initial
+        # The file comes last: a browser sends the fields in this order, so every option (and the CSRF
+        # token before them) has arrived when an over-size file is stopped mid-stream.
         self.helper = form_helper(
             _("Upload and import"),
-            Row(Column("entity", css_class="col-md-4"), Column("file", css_class="col-md-8")),
-            Row(Column("date_format"), Column("decimal"), Column("source")),
+            Row(Column("entity", css_class="col-md-4"), Column("source", css_class="col-md-8")),
+            Row(Column("date_format"), Column("decimal")),
             "dry_run",
             "allow_partial",
             "create_missing",
+            "file",
+        )
+
+    def _too_large(self, size):
+        limit = settings.PARTNERLOOP_IMPORT_MAX_BYTES
+        return forms.ValidationError(
+            _("The file is %(size)s; the limit is %(limit)s."),
+            code="too_large",
+            params={"size": filesizeformat(size), "limit": filesizeformat(limit)},
         )
 
     def clean_file(self):
+        if self.refused_size is not None:
+            raise self._too_large(self.refused_size)
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith(IMPORT_EXTENSIONS):
             raise forms.ValidationError(
@@ -331,13 +354,8 @@ class ImportUploadForm(forms.Form):
                 code="extension",
                 params={"name": upload.name},
             )
-        limit = settings.PARTNERLOOP_IMPORT_MAX_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                _("The file is %(size)s; the limit is %(limit)s."),
-                code="too_large",
-                params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-            )
+        if upload.size > settings.PARTNERLOOP_IMPORT_MAX_BYTES:
+            raise self._too_large(upload.size)
         # Only the first block is read, to refuse what is plainly not a CSV file before it is stored.
         head = upload.read(SNIFF_BYTES)
         upload.seek(0)

@@ -17,12 +17,14 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .forms import ImportFilterForm, ImportUploadForm
 from .imports import columns_for, jobs
 from .imports.base import STORED_ERRORS
 from .models import ImportChannel, ImportEntity, ImportJob
 from .tasks import run_import_job
+from .uploads import ImportSizeLimitHandler
 from .views import ManagerRequiredMixin, _csv_cell, _page, _querystring_without_page
 
 logger = logging.getLogger(__name__)
@@ -95,8 +97,14 @@ class ImportListView(ManagerRequiredMixin, View):
         )
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class ImportCreateView(ManagerRequiredMixin, View):
-    """The upload form; a valid upload becomes a pending job that a worker runs after commit."""
+    """The upload form; a valid upload becomes a pending job that a worker runs after commit.
+
+    CSRF: the middleware would read the body before `post` can add the size-limit upload handler,
+    so the view is exempt from it and `_create` runs the same check itself (django docs, "Modifying
+    upload handlers on the fly").
+    """
 
     permission_required = "partners.add_importjob"
 
@@ -106,7 +114,16 @@ class ImportCreateView(ManagerRequiredMixin, View):
         return render(request, "partners/imports/new.html", _upload_context(form))
 
     def post(self, request):
-        form = ImportUploadForm(request.POST, request.FILES)
+        # Before anything reads the body: the size limit then bites while the upload streams in.
+        limiter = ImportSizeLimitHandler(request)
+        request.upload_handlers.insert(0, limiter)
+        return self._create(request, limiter)
+
+    @method_decorator(csrf_protect)
+    def _create(self, request, limiter):
+        """The CSRF check reads the body, through `limiter`; the form sends its CSRF token before the file."""
+        data, files = request.POST, request.FILES  # parsed by now, through `limiter`
+        form = ImportUploadForm(data, files, refused_size=limiter.size_shown if limiter.refused else None)
         if not form.is_valid():
             return render(request, "partners/imports/new.html", _upload_context(form), status=400)
         upload = form.cleaned_data["file"]

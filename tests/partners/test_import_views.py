@@ -3,6 +3,7 @@
 import csv
 import importlib
 import io
+import os
 import re
 from datetime import timedelta
 from unittest import mock
@@ -10,19 +11,23 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
-from django.test import override_settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.test import Client, override_settings
 from django.urls import Resolver404, URLResolver, clear_url_caches, reverse
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 from django.views.static import serve
 from kombu.exceptions import OperationalError
 
+from partners.forms import ImportUploadForm
 from partners.imports import ImportOptions, jobs
 from partners.models import ImportChannel, ImportEntity, ImportJob, ImportStatus, Sale
 from partners.roles import MANAGER_PERMISSIONS
 from partners.tasks import run_import_job
 from partners.tenancy import MANAGER_GROUP
+from partners.uploads import ENVELOPE_ALLOWANCE, ImportSizeLimitHandler
 from tests.factories import ManagerFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -358,6 +363,179 @@ def test_upload_form_errors_are_400_and_create_no_job(manager_client, kwargs, se
     assert message in error
     assert "nothing was imported" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+# The size limit bites while the upload streams in, before the file is stored.
+
+OPTIONS = {"entity": "products", "date_format": "dmy", "decimal": "comma", "source": "sap", "dry_run": "on", "allow_partial": "on"}
+
+
+def _csv_of(size):
+    """A CSV file of exactly `size` bytes: a header and padding rows."""
+    header = b"sku,name\n"
+    row = b"X-1,Widget\n"
+    body = header + row * ((size - len(header)) // len(row))
+    return body + b"#" * (size - len(body))
+
+
+def _stored_files(storage, path="imports"):
+    if not storage.exists(path):
+        return []
+    dirs, files = storage.listdir(path)
+    return [f"{path}/{name}" for name in files] + [name for d in dirs for name in _stored_files(storage, f"{path}/{d}")]
+
+
+@pytest.fixture
+def temp_file_spy():
+    """What reached the temporary-file handler: bytes written, and the paths of the files it created."""
+    spy = {"bytes": 0, "paths": []}
+    new_file, receive = TemporaryFileUploadHandler.new_file, TemporaryFileUploadHandler.receive_data_chunk
+
+    def spy_new_file(self, *args, **kwargs):
+        new_file(self, *args, **kwargs)
+        spy["paths"].append(self.file.temporary_file_path())
+
+    def spy_receive(self, raw_data, start):
+        spy["bytes"] += len(raw_data)
+        return receive(self, raw_data, start)
+
+    with (
+        mock.patch.object(TemporaryFileUploadHandler, "new_file", spy_new_file),
+        mock.patch.object(TemporaryFileUploadHandler, "receive_data_chunk", spy_receive),
+    ):
+        yield spy
+
+
+def _assert_refused_with_options_kept(response, limit_text, stored_before):
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == ["file"]
+    (error,) = form.errors["file"]
+    assert error.startswith("The file is ")
+    assert error.endswith(f"; the limit is {limit_text}.")
+    html = response.content.decode()
+    assert "nothing was imported" in html
+    for name, value in [("entity", "products"), ("date_format", "dmy"), ("decimal", "comma")]:
+        assert re.search(rf'<select name="{name}".*?<option value="{value}" selected>', html, re.S), name
+    assert re.search(r'<input type="text" name="source" value="sap"', html)
+    assert re.search(r'<input type="checkbox" name="dry_run"[^>]* checked', html)
+    assert re.search(r'<input type="checkbox" name="allow_partial"[^>]* checked', html)
+    assert not re.search(r'<input type="checkbox" name="create_missing"[^>]* checked', html)
+    assert not ImportJob.objects.exists()
+    assert _stored_files(default_storage) == stored_before  # the storage outlives a test: compare
+
+
+@override_settings(PARTNERLOOP_IMPORT_MAX_BYTES=100 * 1024, FILE_UPLOAD_MAX_MEMORY_SIZE=0)
+def test_an_upload_over_the_limit_is_stopped_while_it_streams(manager_client, temp_file_spy):
+    stored_before = _stored_files(default_storage)
+
+    response = _upload(manager_client, content=_csv_of(150 * 1024), name="big.csv", **OPTIONS)
+
+    _assert_refused_with_options_kept(response, "100.0\xa0KB", stored_before)
+    (limiter,) = [h for h in response.wsgi_request.upload_handlers if isinstance(h, ImportSizeLimitHandler)]
+    assert limiter.refused
+    # Stopped at the first chunk (64 KB at most) past the limit ...
+    assert 100 * 1024 < limiter.received <= 100 * 1024 + limiter.chunk_size
+    # ... of which the temporary file only got the chunks within the limit, and was deleted.
+    assert 0 < temp_file_spy["bytes"] <= 100 * 1024
+    assert limiter.received - temp_file_spy["bytes"] <= limiter.chunk_size
+    (path,) = temp_file_spy["paths"]
+    assert not os.path.exists(path)
+
+
+@override_settings(PARTNERLOOP_IMPORT_MAX_BYTES=1024, FILE_UPLOAD_MAX_MEMORY_SIZE=0)
+def test_an_upload_announced_over_the_limit_is_refused_before_its_first_byte(manager_client, temp_file_spy):
+    content = _csv_of(1024 + ENVELOPE_ALLOWANCE + 1)
+    stored_before = _stored_files(default_storage)
+
+    response = _upload(manager_client, content=content, name="big.csv", **OPTIONS)
+
+    _assert_refused_with_options_kept(response, "1.0\xa0KB", stored_before)
+    (error,) = response.context["form"].errors["file"]
+    assert error.startswith("The file is 65.")  # the request's size: the file and its small envelope
+    (limiter,) = [h for h in response.wsgi_request.upload_handlers if isinstance(h, ImportSizeLimitHandler)]
+    assert (limiter.refused, limiter.received) == (True, 0)
+    assert (temp_file_spy["bytes"], temp_file_spy["paths"]) == (0, [])
+
+
+def test_a_file_just_within_the_limit_is_imported_as_before(manager_client, sales_partners, django_capture_on_commit_callbacks, settings):
+    settings.PARTNERLOOP_IMPORT_MAX_BYTES = len(GOOD_SALES)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+
+    response, callbacks = _upload_and_run(manager_client, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.SUCCEEDED, job.message
+    with job.file.open("rb") as stored:
+        assert stored.read() == GOOD_SALES
+
+    settings.PARTNERLOOP_IMPORT_MAX_BYTES = len(GOOD_SALES) - 1
+    response = _upload(manager_client)
+    assert response.status_code == 400
+    assert ImportJob.objects.count() == 1
+
+
+@override_settings(PARTNERLOOP_IMPORT_MAX_BYTES=50)
+def test_options_a_stopped_upload_cut_off_take_their_defaults_with_still_one_error(manager_client):
+    """A client that sends the file first loses the options after it; they are not errors of their own."""
+    data = {"file": SimpleUploadedFile("sales.csv", GOOD_SALES), "entity": "products", "decimal": "comma"}
+
+    response = manager_client.post(NEW_URL, data)
+
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == ["file"]
+    assert "the limit is 50\xa0bytes" in form.errors["file"][0]
+    assert (form.data["entity"], form.data["decimal"], form.data["date_format"]) == ("sales", "auto", "iso")
+    assert not ImportJob.objects.exists()
+
+
+@pytest.fixture
+def csrf_client(manager_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager_user)
+    return client
+
+
+def test_an_upload_without_a_csrf_token_is_refused(csrf_client, sales_partners):
+    response = _upload(csrf_client)
+
+    assert response.status_code == 403
+    assert not ImportJob.objects.exists()
+
+
+def test_an_upload_with_a_wrong_csrf_token_is_refused_even_over_the_limit(csrf_client, settings):
+    csrf_client.get(NEW_URL)
+    settings.PARTNERLOOP_IMPORT_MAX_BYTES = 50
+
+    response = _upload(csrf_client, csrfmiddlewaretoken="x" * 64)
+
+    assert response.status_code == 403
+    assert not ImportJob.objects.exists()
+
+
+def test_an_upload_with_the_csrf_token_is_imported_or_refused_for_its_size(
+    csrf_client, sales_partners, django_capture_on_commit_callbacks, settings
+):
+    token = csrf_client.get(NEW_URL).context["csrf_token"]
+    html = csrf_client.get(NEW_URL).content.decode()
+    form_html = html.split('enctype="multipart/form-data"', 1)[1].split("</form>", 1)[0]
+    # A browser sends the fields in page order: the token and every option arrive before the file.
+    order = [form_html.index(f'name="{name}"') for name in ["csrfmiddlewaretoken", *ImportUploadForm.base_fields]]
+    assert max(order) == form_html.index('name="file"')
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(csrf_client, csrfmiddlewaretoken=str(token))
+    assert response.status_code == 302
+    assert ImportJob.objects.get().status == ImportStatus.SUCCEEDED
+
+    settings.PARTNERLOOP_IMPORT_MAX_BYTES = 50
+    response = _upload(csrf_client, csrfmiddlewaretoken=str(token))
+    assert response.status_code == 400
+    assert "the limit is 50\xa0bytes" in response.context["form"].errors["file"][0]
+    assert ImportJob.objects.count() == 1
 
 
 def test_the_upload_page_preselects_the_entity_and_shows_the_formats(manager_client):
