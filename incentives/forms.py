@@ -6,7 +6,8 @@ reward catalog and the tier rules are plain records, saved by their ModelForm in
 
 A rule's parameters are edited with one form per rule kind (`RULE_FORMS`): typed fields whose
 `params()` builds the dict that `incentives.rules` validates; the revenue rebate adds its brackets
-as rows of a formset.
+as rows of a formset. The rules' errors are keyed by parameter, and each parameter is a field of
+the same name, so `RuleForm.add_service_error` puts every message beside its field.
 """
 
 from crispy_forms.layout import Column, Fieldset, Row
@@ -136,6 +137,10 @@ class RuleForm(forms.Form):
     def is_complete(self):
         return self.is_valid()
 
+    def add_service_error(self, error):
+        """The rules' ValidationError, keyed by parameter: each message beside the field of that parameter."""
+        add_service_error(self, error)
+
 
 class BracketForm(forms.Form):
     start = _decimal(_("From"))
@@ -178,6 +183,16 @@ class RevenueRebateForm(RuleForm):
 
     def is_complete(self):
         return all([self.is_valid(), self.brackets.is_valid()])
+
+    def add_service_error(self, error):
+        """Problems of the brackets (they name the bracket) go above the bracket rows, the rest beside their field."""
+        if hasattr(error, "error_dict") and "brackets" in error.error_dict:
+            errors = error.message_dict
+            self.brackets.non_form_errors().extend(errors.pop("brackets"))
+            if not errors:
+                return
+            error = ValidationError(errors)
+        add_service_error(self, error)
 
     def params(self):
         rows = [form.cleaned_data for form in self.brackets.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]

@@ -185,7 +185,11 @@ class Rule(models.Model):
         from .rules import validate_rule
 
         if self.kind:
-            self.params = validate_rule(self.kind, self.params)
+            try:
+                self.params = validate_rule(self.kind, self.params)
+            except ValidationError as error:
+                # Here the parameters are one JSON field: every message, whatever parameter it names, belongs to it.
+                raise ValidationError({"params": error.messages}) from None
 
     @property
     def explanation(self):

@@ -3,7 +3,8 @@
 One class per kind, each with:
 
 - `validate(params) -> params`: the cleaned parameters (numbers kept as strings so JSON is exact),
-  or a ValidationError whose messages say what is wrong;
+  or a ValidationError keyed by parameter ({"percent": [...]}; the brackets' problems under
+  "brackets", naming the bracket; problems of the whole set under NON_FIELD_ERRORS);
 - `explain(params) -> str`: a translatable sentence built from the parameters, shown to partners;
 - `compute(params, context) -> list[Line]`: what a partner earns in a period, each line with the
   reason (text and data);
@@ -28,7 +29,7 @@ Arithmetic conventions (the same for every kind):
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -86,32 +87,39 @@ def period_word(kind):
 
 
 class _Params:
-    """Reads and checks parameters, collecting every problem before raising."""
+    """Reads and checks parameters, collecting every problem, keyed by its parameter, before raising.
+
+    The error is a dict {parameter: [messages]} so a form shows each message next to its field;
+    problems of the whole set (unknown names, not an object) go under NON_FIELD_ERRORS.
+    """
 
     def __init__(self, params):
         if not isinstance(params, dict):
-            raise ValidationError(_("The parameters must be an object of names and values."))
+            raise ValidationError({NON_FIELD_ERRORS: [_("The parameters must be an object of names and values.")]})
         self.params = params
-        self.errors = []
+        self.errors = {}
         self.cleaned = {}
+
+    def add(self, key, message):
+        self.errors.setdefault(key, []).append(message)
 
     def decimal(self, key, *, label, required=True, minimum=ZERO, positive=False, default=None):
         raw = self.params.get(key)
         if raw is None or raw == "":
             if required:
-                self.errors.append(_("%(label)s is required (parameter “%(key)s”).") % {"label": label, "key": key})
+                self.add(key, _("%(label)s is required (parameter “%(key)s”).") % {"label": label, "key": key})
             elif default is not None:
                 self.cleaned[key] = str(default)
             return default
         value = to_decimal(raw)
         if value is None:
-            self.errors.append(_("%(label)s must be a number.") % {"label": label})
+            self.add(key, _("%(label)s must be a number.") % {"label": label})
             return None
         if minimum is not None and value < minimum:
-            self.errors.append(_("%(label)s cannot be negative.") % {"label": label})
+            self.add(key, _("%(label)s cannot be negative.") % {"label": label})
             return None
         if positive and value <= 0:
-            self.errors.append(_("%(label)s must be more than 0.") % {"label": label})
+            self.add(key, _("%(label)s must be more than 0.") % {"label": label})
             return None
         self.cleaned[key] = str(value)
         return value
@@ -121,7 +129,7 @@ class _Params:
         value = raw.strip() if isinstance(raw, str) else ""
         if not value:
             if required:
-                self.errors.append(_("%(label)s is required (parameter “%(key)s”).") % {"label": label, "key": key})
+                self.add(key, _("%(label)s is required (parameter “%(key)s”).") % {"label": label, "key": key})
             return None
         self.cleaned[key] = value
         return value
@@ -129,7 +137,7 @@ class _Params:
     def choice(self, key, *, label, choices, default=None):
         raw = self.params.get(key, default)
         if raw not in choices:
-            self.errors.append(_("%(label)s must be one of: %(choices)s.") % {"label": label, "choices": ", ".join(sorted(choices))})
+            self.add(key, _("%(label)s must be one of: %(choices)s.") % {"label": label, "choices": ", ".join(sorted(choices))})
             return None
         self.cleaned[key] = raw
         return raw
@@ -137,7 +145,7 @@ class _Params:
     def done(self):
         unknown = sorted(set(self.params) - set(self.cleaned))
         if unknown and not self.errors:
-            self.errors.append(_("Unknown parameters: %(names)s.") % {"names": ", ".join(unknown)})
+            self.add(NON_FIELD_ERRORS, _("Unknown parameters: %(names)s.") % {"names": ", ".join(unknown)})
         if self.errors:
             raise ValidationError(self.errors)
         return self.cleaned
@@ -181,24 +189,27 @@ class RevenueRebate(RuleType):
         p.choice("mode", label=_("The mode"), choices=self.MODES, default="marginal")
         brackets = params.get("brackets") if isinstance(params, dict) else None
         if not isinstance(brackets, list) or not brackets:
-            p.errors.append(_("Add at least one bracket (parameter “brackets”)."))
+            p.add("brackets", _("Add at least one bracket (parameter “brackets”)."))
             p.cleaned["brackets"] = []
             return p.done()
         cleaned = []
         for number, bracket in enumerate(brackets, start=1):
             if not isinstance(bracket, dict):
-                p.errors.append(_("Bracket %(n)s must have “from”, “to” and “rate”.") % {"n": number})
+                p.add("brackets", _("Bracket %(n)s must have “from”, “to” and “rate”.") % {"n": number})
                 continue
             b = _Params(bracket)
             start = b.decimal("from", label=_("The start of bracket %(n)s") % {"n": number})
             end = b.decimal("to", label=_("The end of bracket %(n)s") % {"n": number}, required=False)
             b.decimal("rate", label=_("The rate of bracket %(n)s") % {"n": number})
-            p.errors.extend(b.errors)
+            for messages in b.errors.values():
+                for message in messages:
+                    p.add("brackets", message)
             if b.errors:
                 continue
             if end is not None and start is not None and end <= start:
-                p.errors.append(
-                    _("Bracket %(n)s ends (%(end)s) before it starts (%(start)s).") % {"n": number, "end": fmt(end), "start": fmt(start)}
+                p.add(
+                    "brackets",
+                    _("Bracket %(n)s ends (%(end)s) before it starts (%(start)s).") % {"n": number, "end": fmt(end), "start": fmt(start)},
                 )
                 continue
             b.cleaned.setdefault("to", None)
@@ -207,30 +218,33 @@ class RevenueRebate(RuleType):
             return p.done()
         first_number, first_start, _end, _b = cleaned[0]
         if first_start != 0:
-            p.errors.append(_("The first bracket must start at 0."))
+            p.add("brackets", _("The first bracket must start at 0."))
         for (prev_n, prev_start, prev_end, _pb), (n, start, _next_end, _b) in zip(cleaned, cleaned[1:], strict=False):
             if prev_end is None:
-                p.errors.append(_("Only the last bracket can be open-ended; bracket %(n)s has no end.") % {"n": prev_n})
+                p.add("brackets", _("Only the last bracket can be open-ended; bracket %(n)s has no end.") % {"n": prev_n})
             elif start < prev_start:
-                p.errors.append(
+                p.add(
+                    "brackets",
                     _("Brackets must be in ascending order: bracket %(n)s starts at %(start)s, before bracket %(prev)s (%(prev_start)s).")
-                    % {"n": n, "start": fmt(start), "prev": prev_n, "prev_start": fmt(prev_start)}
+                    % {"n": n, "start": fmt(start), "prev": prev_n, "prev_start": fmt(prev_start)},
                 )
             elif start < prev_end:
-                p.errors.append(
+                p.add(
+                    "brackets",
                     _("Brackets %(prev)s and %(n)s overlap: bracket %(n)s starts at %(start)s, before bracket %(prev)s ends at %(end)s.")
-                    % {"n": n, "prev": prev_n, "start": fmt(start), "end": fmt(prev_end)}
+                    % {"n": n, "prev": prev_n, "start": fmt(start), "end": fmt(prev_end)},
                 )
             elif start > prev_end:
-                p.errors.append(
+                p.add(
+                    "brackets",
                     _(
                         "There is a gap between brackets %(prev)s and %(n)s: "
                         "bracket %(prev)s ends at %(end)s, bracket %(n)s starts at %(start)s."
                     )
-                    % {"n": n, "prev": prev_n, "start": fmt(start), "end": fmt(prev_end)}
+                    % {"n": n, "prev": prev_n, "start": fmt(start), "end": fmt(prev_end)},
                 )
         if cleaned[-1][2] is not None:
-            p.errors.append(_("The last bracket must be open-ended (no “to”), so every revenue earns a rate."))
+            p.add("brackets", _("The last bracket must be open-ended (no “to”), so every revenue earns a rate."))
         p.cleaned["brackets"] = [b for *_rest, b in cleaned]
         return p.done()
 
@@ -389,7 +403,7 @@ class Spiff(RuleType):
         sku = p.text("sku", label=_("The SKU"), required=False)
         category = p.text("category", label=_("The category"), required=False)
         if bool(sku) == bool(category):
-            p.errors.append(_("Give either a SKU or a category (parameter “sku” or “category”), not both."))
+            p.add("sku", _("Give either a SKU or a category (parameter “sku” or “category”), not both."))
         p.decimal("amount_per_unit", label=_("The amount per unit"), positive=True)
         return p.done()
 
@@ -628,6 +642,7 @@ def rule_type_for(kind):
 
 
 def validate_rule(kind, params):
+    """The cleaned parameters of a rule of `kind`, or a ValidationError keyed by parameter."""
     return rule_type_for(kind).validate(params)
 
 

@@ -16,6 +16,7 @@ from . import engine
 from .models import (
     AuditEntry,
     EarningLine,
+    IncentiveSettings,
     Payout,
     PointsBalance,
     PointsEntry,
@@ -108,6 +109,18 @@ def points_history(*, partner):
 
 def rewards_for(*, partner):
     return Reward.objects.available_to(partner).prefetch_related("tiers")
+
+
+def redemption_approval_threshold(*, reward) -> int:
+    """Points from which a redemption of `reward` waits for a manager: the reward's own, else the general setting."""
+    if reward.approval_threshold is not None:
+        return reward.approval_threshold
+    return IncentiveSettings.load().redemption_approval_points
+
+
+def redemption_needs_approval(*, reward) -> bool:
+    """Whether redeeming `reward` now waits for a manager's approval (the same test `redemption_request` makes)."""
+    return reward.points_cost >= redemption_approval_threshold(reward=reward)
 
 
 def redemptions_for(*, partner):

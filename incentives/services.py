@@ -31,7 +31,7 @@ Points and rewards (a PointsBalance row per partner is locked; CHECK balance >= 
     points_adjust(*, partner, points, by, note, expires_on=None) -> PointsEntry   (negative: FIFO, no overdraft)
     points_expire(*, today=None) -> int                                     (points expired, FIFO per lot)
     redemption_request(*, partner, user, reward) -> Redemption              (approved, or pending_approval
-                                                                             when points >= threshold)
+                                                                             when selectors.redemption_needs_approval)
     redemption_approve(*, redemption, by) -> Redemption
     redemption_reject(*, redemption, by, reason) -> Redemption              (refunds points and stock)
     redemption_fulfil(*, redemption, by) -> Redemption
@@ -40,7 +40,8 @@ Tiers (the loyalty score is passed in; see ARCHITECTURE.md)
     tiers_evaluate(*, partner=None, loyalty_scores=None, today=None) -> list[TierChange]
         upgrades at once; downgrades after the grace period (TierRule or IncentiveSettings, default 3
         months) counted from the first evaluation that found the partner below its tier; e-mails
-        the partner's admins and its account manager after commit.
+        the partner's admins and its account manager after commit. Set-based: the query count does
+        not grow with the number of partners (figures read at once, writes in bulk).
 
 Evaluation
     program_simulate(*, program, starts_on, ends_on, rules=None) -> dict    (writes nothing)
@@ -54,6 +55,8 @@ Selectors (incentives.selectors, read only):
     points_balance(*, partner) -> int
     points_history(*, partner) -> QuerySet[PointsEntry]
     rewards_for(*, partner) -> QuerySet[Reward]
+    redemption_approval_threshold(*, reward) -> int                         (the reward's own, else the setting)
+    redemption_needs_approval(*, reward) -> bool                            (points_cost >= that threshold)
     redemptions_for(*, partner) / redemption_list(*, status=None) -> QuerySet[Redemption]
     accrual_preview(*, partner, today=None) -> list[dict]
     tier_progress(*, partner, today=None) -> dict | None
@@ -73,10 +76,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from partners.models import Partner, PartnerStatus, Tier
-from partners.services import partner_update
+from partners.models import Partner, PartnerStatus
 
-from . import engine
+from . import engine, selectors
 from .models import (
     AuditEntry,
     EarningLine,
@@ -636,12 +638,6 @@ def points_expire(*, today=None) -> int:
 # --- Redemptions -----------------------------------------------------------------------------
 
 
-def _approval_threshold(reward):
-    if reward.approval_threshold is not None:
-        return reward.approval_threshold
-    return IncentiveSettings.load().redemption_approval_points
-
-
 @transaction.atomic
 def redemption_request(*, partner, user, reward) -> Redemption:
     """Order a reward with points: balance and stock change in one transaction, or not at all.
@@ -662,7 +658,7 @@ def redemption_request(*, partner, user, reward) -> Redemption:
         taken = Reward.objects.filter(pk=reward.pk, stock__gte=1).update(stock=F("stock") - 1)
         if not taken:
             raise ValidationError(_("“%(reward)s” is out of stock.") % {"reward": reward.name})
-    status = RedemptionStatus.PENDING_APPROVAL if cost >= _approval_threshold(reward) else RedemptionStatus.APPROVED
+    status = RedemptionStatus.PENDING_APPROVAL if selectors.redemption_needs_approval(reward=reward) else RedemptionStatus.APPROVED
     redemption = Redemption.objects.create(partner=partner, user=user, reward=reward, points=cost, status=status)
     _points_take(partner_id=partner.pk, points=cost, kind=PointsKind.REDEEM, redemption=redemption, note=reward.name[:255], by=user)
     audit(actor=user, action="redemption_request", obj=redemption, after=_state(redemption, REDEMPTION_STATE))
@@ -730,6 +726,10 @@ def redemption_fulfil(*, redemption, by) -> Redemption:
 # --- Tiers -----------------------------------------------------------------------------------
 
 
+BULK_BATCH = 1000
+STANDING_FIELDS = ["qualified_tier", "below_since", "evaluated_on", "metrics"]
+
+
 def _qualifies(rule, metrics, score):
     if metrics["revenue_12m"] < rule.min_revenue:
         return False
@@ -738,15 +738,21 @@ def _qualifies(rule, metrics, score):
     return rule.min_loyalty_score is None or score is None or Decimal(str(score)) >= rule.min_loyalty_score
 
 
+@transaction.atomic
 def tiers_evaluate(*, partner=None, loyalty_scores=None, today=None) -> list:
-    """Re-evaluate the tier of one partner or of every non-churned partner.
+    """Re-evaluate the tier of one partner or of every non-churned partner, in a fixed number of queries.
 
     `loyalty_scores` maps partner id to score; when it is None the loyalty criterion is not checked
     (the caller could not compute it), when a partner is missing from it the partner scores 0.
     A partner qualifies for the highest tier whose rule it meets in full; if it meets none, for the
     lowest tier that has a rule. Returns the tier changes made.
+
+    The figures of every partner are read at once, the decisions made in Python, and the writes
+    done in bulk (tiers, standings, history), so the nightly run costs the same number of queries
+    for 3 partners or 3,000 (plus one per BULK_BATCH rows written). Like `partner_update` for a
+    tier, the partner gets no timeline entry: the TierChange row is the history.
     """
-    from . import selectors, tasks
+    from . import tasks
 
     today = today or timezone.localdate()
     rules = list(TierRule.objects.select_related("tier").order_by("-tier__rank"))
@@ -760,48 +766,81 @@ def tiers_evaluate(*, partner=None, loyalty_scores=None, today=None) -> list:
     metrics = selectors.tier_metrics(partner_ids=[p.pk for p in partners], today=today)
     standings = {s.partner_id: s for s in TierStanding.objects.filter(partner_id__in=[p.pk for p in partners])}
     rule_by_tier = {rule.tier_id: rule for rule in rules}
-    changes = []
+    changes, moved, new_standings = [], [], []
     for current in partners:
         figures = metrics[current.pk]
         score = None if loyalty_scores is None else loyalty_scores.get(current.pk, 0)
         target = next((rule.tier for rule in rules if _qualifies(rule, figures, score)), rules[-1].tier)
-        with transaction.atomic():
-            standing = standings.get(current.pk) or TierStanding(partner=current, evaluated_on=today)
-            standing.qualified_tier, standing.evaluated_on = target, today
-            standing.metrics = {key: str(value) for key, value in figures.items()} | {
-                "loyalty_score": None if score is None else str(score)
-            }
-            current_rank = current.tier.rank if current.tier else 0
-            change = None
-            if target.rank > current_rank:
-                change = _tier_change(partner=current, to_tier=target, reason=_("Qualifies for %(tier)s.") % {"tier": target.name})
-                standing.below_since = None
-            elif target.rank == current_rank:
-                standing.below_since = None
-            else:
-                standing.below_since = standing.below_since or today
-                current_rule = rule_by_tier.get(current.tier_id)
-                grace = current_rule.downgrade_grace_months if current_rule and current_rule.downgrade_grace_months is not None else None
-                grace = settings_row.downgrade_grace_months if grace is None else grace
-                if engine.add_months(standing.below_since, grace) <= today:
-                    reason = _("Below the requirements of %(tier)s since %(date)s; the grace period of %(months)s months is over.") % {
-                        "tier": current.tier.name,
-                        "date": date_format(standing.below_since),
-                        "months": grace,
-                    }
-                    change = _tier_change(partner=current, to_tier=target, reason=reason)
-                    standing.below_since = None
-            standing.save()
-            if change is not None:
-                changes.append(change)
-                transaction.on_commit(lambda change_id=change.pk: tasks.notify_tier_change.delay(tier_change_id=change_id))
+        standing = standings.get(current.pk)
+        if standing is None:
+            standing = TierStanding(partner=current, evaluated_on=today)
+            new_standings.append(standing)
+        standing.qualified_tier, standing.evaluated_on = target, today
+        standing.metrics = {key: str(value) for key, value in figures.items()} | {"loyalty_score": None if score is None else str(score)}
+        grace = _grace_months(current, rule_by_tier, settings_row)
+        reason = _tier_decision(current=current, target=target, standing=standing, grace=grace, today=today)
+        if reason is not None:
+            changes.append(TierChange(partner=current, from_tier=current.tier, to_tier=target, reason=reason))
+            moved.append(current)
+    _tiers_write(moved=moved, changes=changes, standings=standings.values(), new_standings=new_standings)
+    for change in changes:
+        transaction.on_commit(lambda change_id=change.pk: tasks.notify_tier_change.delay(tier_change_id=change_id))
     return changes
 
 
-def _tier_change(*, partner, to_tier: Tier, reason):
-    from_tier = partner.tier
-    partner_update(partner=partner, tier=to_tier)
-    return TierChange.objects.create(partner=partner, from_tier=from_tier, to_tier=to_tier, reason=reason)
+def _grace_months(current, rule_by_tier, settings_row):
+    """The downgrade grace period of the partner's current tier: its rule's, else the general setting."""
+    current_rule = rule_by_tier.get(current.tier_id)
+    if current_rule is not None and current_rule.downgrade_grace_months is not None:
+        return current_rule.downgrade_grace_months
+    return settings_row.downgrade_grace_months
+
+
+def _tier_decision(*, current, target, standing, grace, today):
+    """The reason for moving `current` to `target` now, or None; keeps `standing.below_since` up to date.
+
+    Upgrades happen at once; a downgrade only once the partner has been below its tier for `grace`
+    months, counted from the first evaluation that found it below.
+    """
+    current_rank = current.tier.rank if current.tier else 0
+    if target.rank > current_rank:
+        standing.below_since = None
+        return _("Qualifies for %(tier)s.") % {"tier": target.name}
+    if target.rank == current_rank:
+        standing.below_since = None
+        return None
+    standing.below_since = standing.below_since or today
+    if engine.add_months(standing.below_since, grace) > today:
+        return None
+    reason = _("Below the requirements of %(tier)s since %(date)s; the grace period of %(months)s months is over.") % {
+        "tier": current.tier.name,
+        "date": date_format(standing.below_since),
+        "months": grace,
+    }
+    standing.below_since = None
+    return reason
+
+
+def _tiers_write(*, moved, changes, standings, new_standings):
+    """Write the evaluation in bulk: the moved partners' tiers (rows locked first), standings, history."""
+    if moved:
+        # Lock the rows that change, in primary-key order so two runs cannot deadlock; only the tier
+        # (and updated_at) is written, so a concurrent edit of another field is not overwritten.
+        list(Partner.objects.select_for_update().filter(pk__in=[p.pk for p in moved]).order_by("pk").values_list("pk", flat=True))
+        now = timezone.now()
+        for current, change in zip(moved, changes, strict=True):
+            current.tier, current.updated_at = change.to_tier, now
+        Partner.objects.bulk_update(sorted(moved, key=lambda p: p.pk), ["tier", "updated_at"], batch_size=BULK_BATCH)
+    existing = sorted((s for s in standings if s.pk), key=lambda s: s.partner_id)
+    if existing:
+        TierStanding.objects.bulk_update(existing, STANDING_FIELDS, batch_size=BULK_BATCH)
+    if new_standings:
+        # A concurrent run may have created the row since it was read: then this one's figures win.
+        TierStanding.objects.bulk_create(
+            new_standings, batch_size=BULK_BATCH, update_conflicts=True, unique_fields=["partner"], update_fields=STANDING_FIELDS
+        )
+    if changes:
+        TierChange.objects.bulk_create(changes, batch_size=BULK_BATCH)
 
 
 # --- Evaluation ------------------------------------------------------------------------------
@@ -812,8 +851,6 @@ def program_simulate(*, program, starts_on, ends_on, rules=None) -> dict:
 
     Returns cost (cash + MDF), points, payouts per partner and ROI figures (see selectors.program_roi).
     """
-    from . import selectors
-
     if ends_on < starts_on:
         raise ValidationError({"ends_on": _("The end date cannot be before the start date.")})
     if ends_on >= timezone.localdate():

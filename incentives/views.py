@@ -324,7 +324,7 @@ class RuleFormView(ManagerRequiredMixin, View):
                 else:
                     rule = services.rule_update(rule=rule, params=form.params(), name=form.cleaned_data["name"])
             except ValidationError as error:
-                add_service_error(form, error)
+                form.add_service_error(error)
             else:
                 messages.success(request, _("Rule saved: %(explanation)s.") % {"explanation": rule.explanation})
                 return redirect(reverse("incentives:detail", args=[program.pk]) + "#rules")

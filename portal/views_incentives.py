@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from incentives import selectors, services
-from incentives.models import EarningLine, IncentiveSettings, RedemptionStatus
+from incentives.models import EarningLine, RedemptionStatus
 
 from .views import PartnerUserRequiredMixin
 
@@ -83,14 +83,11 @@ class RedeemView(PartnerUserRequiredMixin, View):
 
     def _render(self, request, reward, errors=(), status=200):
         balance = selectors.points_balance(partner=self.partner)
-        threshold = reward.approval_threshold
-        if threshold is None:
-            threshold = IncentiveSettings.load().redemption_approval_points
         context = {
             "reward": reward,
             "balance": balance,
             "after": balance - reward.points_cost,
-            "needs_approval": reward.points_cost >= threshold,
+            "needs_approval": selectors.redemption_needs_approval(reward=reward),
             "errors": errors,
         }
         return render(request, "portal/incentives/redeem.html", context, status=status)

@@ -53,3 +53,13 @@ def test_changelist_search_and_change_page_open(admin_client, world, model):
 def test_payout_page_lists_its_lines(admin_client, world):
     response = admin_client.get(_url(type(world), "change", world.pk))
     assert "Revenue 50,000: 2% on 50,000" in response.content.decode()
+
+
+def test_bad_rule_parameters_in_the_admin_are_shown_on_the_params_field(admin_client):
+    rule = RuleFactory(kind="mdf", params={"percent": "2"})
+    data = {"program": rule.program_id, "kind": "mdf", "name": "", "params": '{"percent": -1}', "position": "0"}
+    response = admin_client.post(_url(type(rule), "change", rule.pk), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"params": ["The MDF percentage cannot be negative."]}
+    rule.refresh_from_db()
+    assert rule.params == {"percent": "2"}

@@ -357,6 +357,58 @@ class TestRules:
         assert response.status_code == 400
         assert "Give either a SKU or a category" in html(response)
 
+    def test_a_parameter_error_is_shown_beside_its_field(self, manager_client, draft):
+        data = {"kind": "mdf", "name": "", "percent": "-1", "cap": "0"}
+        response = manager_client.post(self.url(draft, RuleKind.MDF), data)
+        assert response.status_code == 400
+        form = response.context["form"]
+        assert form.errors == {"percent": ["The MDF percentage cannot be negative."], "cap": ["The cap must be more than 0."]}
+        page = html(response)
+        # crispy renders the message under the input it belongs to, and marks that input invalid
+        assert '<span id="error_1_id_percent"><strong>The MDF percentage cannot be negative.</strong></span>' in page
+        assert 'aria-describedby="id_percent_error" id="id_percent"' in page
+        assert 'id="error_1_id_cap"' in page
+        assert 'id="rule-errors"' not in page  # nothing left at the top of the form
+        assert "nothing was saved" in page
+        assert not Rule.objects.exists()
+
+    def test_each_growth_bonus_error_beside_its_field(self, manager_client, draft):
+        data = {"kind": "growth_bonus", "min_growth_percent": "-5", "bonus_type": "fixed", "bonus": "0"}
+        response = manager_client.post(self.url(draft, RuleKind.GROWTH_BONUS), data)
+        assert response.status_code == 400
+        assert response.context["form"].errors == {
+            "min_growth_percent": ["The minimum growth cannot be negative."],
+            "bonus": ["The bonus must be more than 0."],
+        }
+        assert not Rule.objects.exists()
+
+    def test_a_sku_and_a_category_is_an_error_on_the_sku(self, manager_client, draft):
+        data = {"kind": "spiff", "sku": "RTR-100", "category": "Routers", "amount_per_unit": "5"}
+        response = manager_client.post(self.url(draft, RuleKind.SPIFF), data)
+        assert response.status_code == 400
+        assert response.context["form"].errors == {"sku": ["Give either a SKU or a category (parameter “sku” or “category”), not both."]}
+        assert 'id="error_1_id_sku"' in html(response)
+
+    def test_bracket_errors_are_shown_above_the_rows(self, manager_client, draft):
+        response = manager_client.post(self.url(draft), self.brackets(("0", "100000", "2"), ("90000", "", "4")))
+        assert response.status_code == 400
+        form = response.context["form"]
+        assert form.errors == {}
+        assert list(form.brackets.non_form_errors()) == [
+            "Brackets 1 and 2 overlap: bracket 2 starts at 90,000, before bracket 1 ends at 100,000."
+        ]
+        page = html(response)
+        assert page.index('id="bracket-errors"') < page.index("Brackets 1 and 2 overlap") < page.index('id="brackets"')
+        assert not Rule.objects.exists()
+
+    def test_an_edit_with_a_bad_parameter_keeps_the_rule(self, manager_client, draft):
+        rule = RuleFactory(program=draft, kind=RuleKind.MDF, params={"percent": "2"})
+        response = manager_client.post(reverse("incentives:rule_edit", args=[draft.pk, rule.pk]), {"kind": "mdf", "percent": "-3"})
+        assert response.status_code == 400
+        assert response.context["form"].errors == {"percent": ["The MDF percentage cannot be negative."]}
+        rule.refresh_from_db()
+        assert rule.params == {"percent": "2"}
+
     def test_edit_keeps_the_brackets_and_delete_asks_first(self, manager_client, draft):
         rule = RuleFactory(program=draft, params=BRACKETS)
         page = html(manager_client.get(reverse("incentives:rule_edit", args=[draft.pk, rule.pk])))

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from incentives import services
-from incentives.models import PayoutStatus, PointsBalance, ProgramStatus, Redemption, RedemptionStatus, Reward, TierRule
+from incentives.models import IncentiveSettings, PayoutStatus, PointsBalance, ProgramStatus, Redemption, RedemptionStatus, Reward, TierRule
 from partners.imports import rollups
 from tests.factories import TierFactory
 
@@ -165,6 +165,18 @@ class TestPointsAndRewards:
         assert Redemption.objects.get().status == RedemptionStatus.PENDING_APPROVAL
         listing = html(client_a.get(reverse("portal:incentive_redemptions")))
         assert "Waiting for approval" in listing
+
+    def test_the_approval_notice_follows_the_threshold(self, client_a, partner_a):
+        IncentiveSettings.objects.create(redemption_approval_points=500)
+        give_points(partner_a, 2000)
+        below = RewardFactory(name="Mug", points_cost=499)
+        at_setting = RewardFactory(name="Jacket", points_cost=500)
+        own_threshold = RewardFactory(name="Watch", points_cost=900, approval_threshold=1000)
+        for reward, notice in ((below, False), (at_setting, True), (own_threshold, False)):
+            page = html(client_a.get(reverse("portal:incentive_redeem", args=[reward.pk])))
+            assert ('id="needs-approval"' in page) is notice, reward.name
+        client_a.post(reverse("portal:incentive_redeem", args=[at_setting.pk]))
+        assert Redemption.objects.get(reward=at_setting).status == RedemptionStatus.PENDING_APPROVAL
 
     def test_a_plain_user_redeems_too(self, client, user_a, partner_a):
         client.force_login(user_a)

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from incentives.rules import RULE_TYPES, Context
 
@@ -173,3 +173,41 @@ def test_non_cash_rewards():
     assert rule.explain(rule.validate({"percent": 2, "cap": 1000})) == "MDF credit of 2% of revenue, at most 1,000 per period"
     assert refused("trip", {"min_revenue": -5, "trip": "x"}) == ["The revenue threshold cannot be negative."]
     assert refused("mdf", {"percent": -1}) == ["The MDF percentage cannot be negative."]
+
+
+def refused_by_param(kind, params):
+    with pytest.raises(ValidationError) as error:
+        RULE_TYPES[kind].validate(params)
+    return error.value.message_dict
+
+
+def test_errors_are_keyed_by_the_parameter_they_concern():
+    assert refused_by_param("mdf", {"percent": -1, "cap": "abc"}) == {
+        "percent": ["The MDF percentage cannot be negative."],
+        "cap": ["The cap must be a number."],
+    }
+    assert refused_by_param("growth_bonus", {"min_growth_percent": -1, "bonus_type": "fixed", "bonus": 0}) == {
+        "min_growth_percent": ["The minimum growth cannot be negative."],
+        "bonus": ["The bonus must be more than 0."],
+    }
+    assert refused_by_param("spiff", {"sku": "A", "category": "B", "amount_per_unit": 1}) == {
+        "sku": ["Give either a SKU or a category (parameter “sku” or “category”), not both."]
+    }
+    assert refused_by_param("trip", {"min_revenue": 5}) == {"trip": ["The name of the reward is required (parameter “trip”)."]}
+
+
+def test_bracket_errors_stay_under_brackets_and_name_the_row():
+    bad = {"mode": "tiered", "brackets": [{"from": 0, "to": 100, "rate": -2}, {"from": 100, "rate": 4}]}
+    assert refused_by_param("revenue_rebate", bad) == {
+        "mode": ["The mode must be one of: marginal, whole."],
+        "brackets": ["The rate of bracket 1 cannot be negative."],
+    }
+    overlap = {"brackets": [{"from": 0, "to": 100, "rate": 2}, {"from": 90, "rate": 4}]}
+    assert refused_by_param("revenue_rebate", overlap) == {
+        "brackets": ["Brackets 1 and 2 overlap: bracket 2 starts at 90, before bracket 1 ends at 100."]
+    }
+
+
+def test_problems_of_the_whole_set_are_not_tied_to_a_parameter():
+    assert refused_by_param("mdf", {"percent": 1, "rate": 2}) == {NON_FIELD_ERRORS: ["Unknown parameters: rate."]}
+    assert refused_by_param("mdf", ["percent", 1]) == {NON_FIELD_ERRORS: ["The parameters must be an object of names and values."]}

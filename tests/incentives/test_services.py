@@ -21,9 +21,10 @@ from incentives.models import (
     RuleKind,
     TierChange,
     TierRule,
+    TierStanding,
 )
 from partners.imports import rollups
-from partners.models import DealRegistration, DealStatus
+from partners.models import DealRegistration, DealStatus, Partner, PartnerStatus
 from tests.factories import PartnerFactory, TierFactory
 
 from .factories import CertificationFactory, ProgramFactory, RewardFactory, RuleFactory, SaleFactory
@@ -245,6 +246,89 @@ def test_loyalty_score_is_passed_in(tiers, partner_a):
     assert services.tiers_evaluate(partner=partner_a, loyalty_scores={partner_a.pk: 65}, today=date(2026, 2, 1)) == []
     (change,) = services.tiers_evaluate(partner=partner_a, loyalty_scores={partner_a.pk: 71}, today=date(2026, 2, 1))
     assert change.to_tier == gold
+
+
+def _tier_movers(count, silver, gold):
+    """`count` partners whose tier changes on Feb 1, 2026: every other one qualifies for Gold (an upgrade,
+    no standing yet); the others are Gold, below it since Oct 1, 2025 (a downgrade: the 3-month grace is over)."""
+    movers = []
+    for n in range(count):
+        if n % 2 == 0:
+            partner = PartnerFactory(tier=silver)
+            _qualify_for_gold(partner)
+        else:
+            partner = PartnerFactory(tier=gold)
+            below_since, evaluated_on = date(2025, 10, 1), date(2026, 1, 1)
+            TierStanding.objects.create(partner=partner, qualified_tier=silver, below_since=below_since, evaluated_on=evaluated_on)
+        movers.append(partner)
+    return movers
+
+
+def test_tier_evaluation_query_count_does_not_grow_with_partners(tiers, django_assert_num_queries, django_capture_on_commit_callbacks):
+    silver, gold = tiers
+    IncentiveSettings.load()
+    first = _tier_movers(3, silver, gold)
+    # savepoint, tier rules, settings, partners, 3 figures (sales, certifications, deals), standings,
+    # lock the moved partners, their tiers, existing standings, new standings, tier changes, release
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(14) as small:
+        changes = services.tiers_evaluate(today=date(2026, 2, 1))
+    assert (len(changes), len(callbacks)) == (3, 3)
+
+    Partner.objects.filter(pk__in=[p.pk for p in first]).update(status=PartnerStatus.CHURNED)
+    many = _tier_movers(30, silver, gold)
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(len(small.captured_queries)):
+        changes = services.tiers_evaluate(today=date(2026, 2, 1))
+    assert (len(changes), len(callbacks)) == (30, 30)  # one notification per change
+
+    tiers_now = dict(Partner.objects.filter(pk__in=[p.pk for p in many]).values_list("pk", "tier_id"))
+    assert [tiers_now[p.pk] for p in many] == [gold.pk if n % 2 == 0 else silver.pk for n in range(30)]
+    assert TierChange.objects.filter(partner__in=many).count() == 30
+    down = TierChange.objects.get(partner=many[1])
+    assert (down.from_tier, down.to_tier) == (gold, silver)
+    assert down.reason == "Below the requirements of Gold since Oct. 1, 2025; the grace period of 3 months is over."
+    up = TierChange.objects.get(partner=many[0])
+    assert (up.from_tier, up.to_tier, up.reason) == (silver, gold, "Qualifies for Gold.")
+    standings = TierStanding.objects.filter(partner__in=many)
+    assert standings.count() == 30
+    assert set(standings.values_list("below_since", "evaluated_on")) == {(None, date(2026, 2, 1))}
+    assert standings.get(partner=many[0]).metrics == {
+        "revenue_12m": "120000.0000",
+        "certified_contacts": "1",
+        "approved_deals": "1",
+        "loyalty_score": None,
+    }
+
+
+def test_partners_below_their_tier_start_the_grace_period_and_keep_their_tier(tiers):
+    silver, gold = tiers
+    below = [PartnerFactory(tier=gold) for _ in range(3)]  # no figures: below Gold from today on
+    assert services.tiers_evaluate(today=date(2026, 2, 1)) == []
+    assert set(TierStanding.objects.filter(partner__in=below).values_list("qualified_tier", "below_since")) == {
+        (silver.pk, date(2026, 2, 1))
+    }
+    assert set(Partner.objects.filter(pk__in=[p.pk for p in below]).values_list("tier", flat=True)) == {gold.pk}
+
+
+# --- Redemption approval --------------------------------------------------------------------
+
+
+def test_redemption_needs_approval_from_the_rewards_threshold_or_the_setting():
+    IncentiveSettings.objects.create(redemption_approval_points=1000)
+    assert selectors.redemption_approval_threshold(reward=RewardFactory(points_cost=10)) == 1000
+    assert selectors.redemption_needs_approval(reward=RewardFactory(points_cost=999)) is False
+    assert selectors.redemption_needs_approval(reward=RewardFactory(points_cost=1000)) is True  # "at least"
+    own = RewardFactory(points_cost=300, approval_threshold=300)
+    assert (selectors.redemption_approval_threshold(reward=own), selectors.redemption_needs_approval(reward=own)) == (300, True)
+    assert selectors.redemption_needs_approval(reward=RewardFactory(points_cost=5000, approval_threshold=6000)) is False
+
+
+def test_the_request_follows_the_selector(partner_a, admin_a):
+    IncentiveSettings.objects.create(redemption_approval_points=1000)
+    services.points_earn(partner=partner_a, points=5000)
+    for cost, status in ((999, RedemptionStatus.APPROVED), (1000, RedemptionStatus.PENDING_APPROVAL)):
+        reward = RewardFactory(points_cost=cost)
+        assert selectors.redemption_needs_approval(reward=reward) is (status == RedemptionStatus.PENDING_APPROVAL)
+        assert services.redemption_request(partner=partner_a, user=admin_a, reward=reward).status == status
 
 
 # --- Programs, preview, evaluation ----------------------------------------------------------
