@@ -148,7 +148,8 @@ def explain_change(*, score, previous_score, moves):
         headline = ngettext("Score rose %(points)s point", "Score rose %(points)s points", points) % {"points": points}
     else:
         headline = gettext("Score unchanged")
-    reasons = [describe_move(move) for move in moves]
+    # A component that moved by less than half a point would read "growth up 0": leave it out.
+    reasons = [describe_move(move) for move in moves if move["delta"] is None or round(abs(move["delta"]))]
     if not reasons:
         return headline
     return gettext("%(headline)s: %(reasons)s") % {"headline": headline, "reasons": ", ".join(reasons)}
