@@ -22,12 +22,12 @@ from partners.models import (
     Case,
     CaseKind,
     Certification,
+    CustomerFirstSale,
     Interaction,
     InteractionKind,
     Partner,
     PartnerStatus,
     PartnerStatusChange,
-    Sale,
     SalesMonth,
     SalesMonthDetail,
 )
@@ -314,20 +314,20 @@ def market_expansion(*, period, condition=EVERY):
     """{partner_id: {new_customers, new_countries, new_categories}}; 3 queries.
 
     New means first seen with this partner inside the period: a customer whose first invoice line
-    with the partner falls in it (Sale, first-seen by GROUP BY ... HAVING), a customer country or a
-    product category whose first monthly rollup row (SalesMonthDetail) falls in it.
+    (amount > 0) with the partner falls in it (`CustomerFirstSale`, kept by the sales import, so
+    the sales table is not grouped), a customer country or a product category whose first monthly
+    rollup row (SalesMonthDetail) falls in it.
     """
     result = defaultdict(lambda: {"new_customers": 0, "new_countries": 0, "new_categories": 0})
     customers = (
-        Sale.objects.filter(condition, invoice_date__lt=period.end, customer_id__isnull=False, amount__gt=0)
-        .values("partner_id", "customer_id")
-        .annotate(first=Min("invoice_date"))
-        .filter(first__gte=period.start)
+        CustomerFirstSale.objects.filter(condition, first_invoice_date__gte=period.start, first_invoice_date__lt=period.end)
+        .values("partner_id")
+        .annotate(n=Count("partner_id"))  # not the pk: an index-only scan of (first_invoice_date, partner)
         .order_by()
-        .values_list("partner_id", flat=True)
+        .values_list("partner_id", "n")
     )
-    for partner_id in customers:
-        result[partner_id]["new_customers"] += 1
+    for partner_id, count in customers:
+        result[partner_id]["new_customers"] = count
     for field, key in (("country", "new_countries"), ("category", "new_categories")):
         rows = (
             SalesMonthDetail.objects.filter(condition, month__lt=period.end, revenue__gt=0)

@@ -195,3 +195,30 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.date} {self.get_kind_display()}"
+
+
+class ChannelDay(models.Model):
+    """Channel-wide figures of one scored day, written after every recompute of that day.
+
+    The scorecard and the portal compare a partner with the channel's medians; reading them here
+    costs one row, where computing them means decoding every partner's snapshot of the day.
+    `components` maps a component to {"median": normalised median or None, "present": partners
+    measured}; `histogram[k]` counts the scores from k to k + 1 (100 counts the 100s).
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    partners = models.PositiveIntegerField(_("partners scored"), default=0)
+    median_score = models.DecimalField(_("median score"), max_digits=6, decimal_places=3, null=True, blank=True)
+    score_sum = models.DecimalField(_("sum of the scores"), max_digits=14, decimal_places=2, default=0)
+    bands = models.JSONField(_("partners per band"), default=dict)
+    histogram = models.JSONField(_("partners per score point"), default=list)
+    components = models.JSONField(_("component medians"), default=dict)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = _("channel day")
+        verbose_name_plural = _("channel days")
+
+    def __str__(self):
+        return f"{self.date}: {self.partners}"

@@ -17,6 +17,9 @@ touch (`definitions.Period`). Public functions (keyword-only):
 - ``alert_list(*, since=None, filters=None, open_only=False) -> QuerySet[Alert]``.
 - ``score_trend(*, partner, start, end) -> list`` [(date, score)].
 - ``channel_component_medians(*, on_date) -> dict`` {component: median normalised value}.
+- ``channel_day(*, on_date) -> dict`` / ``channel_day_figures(*, on_date) -> dict`` the channel's
+  figures of a scored day (partners, median score, score sum, bands, score histogram, component
+  medians): stored by the recompute (`ChannelDay`), or computed from the snapshots.
 - ``partner_scorecard(*, partner, on_date) -> dict`` every KPI of one partner, its snapshot, trend,
   components against the channel median and the explanation of the latest change.
 - ``latest_score_date(*, on_date) -> date | None``.
@@ -46,7 +49,7 @@ from partners.models import Partner, PartnerType, SalesMonth, Territory, Tier
 
 from . import definitions as kpi
 from . import scoring
-from .models import Alert, Band, ScoreSnapshot
+from .models import Alert, Band, ChannelDay, ScoreSnapshot
 
 ZERO = Decimal("0")
 
@@ -255,19 +258,53 @@ def score_trend(*, partner, start, end):
     )
 
 
+def channel_day_figures(*, on_date):
+    """{"partners", "median_score", "score_sum", "bands", "histogram", "components"} of the snapshots of
+    `on_date`, computed from them; one query (what `services.channel_day_refresh` stores).
+
+    The database reads each component's normalised value out of the JSON, so no document is decoded
+    in Python; an absent component (normalised null) is left out of its median.
+    """
+    fields = [f"components__{name}__normalised" for name in kpi.COMPONENTS]
+    with scopes_disabled():
+        rows = list(ScoreSnapshot.objects.filter(date=on_date).values_list("score", "band", *fields).order_by())
+    scores = [row[0] for row in rows]
+    histogram = [0] * 101
+    bands = {}
+    for score, band, *_components in rows:
+        histogram[int(score)] += 1
+        bands[band] = bands.get(band, 0) + 1
+    components = {}
+    for index, name in enumerate(kpi.COMPONENTS, start=2):
+        values = [float(row[index]) for row in rows if row[index] is not None]
+        components[name] = {"median": statistics.median(values) if values else None, "present": len(values)}
+    return {
+        "date": on_date,
+        "partners": len(rows),
+        "median_score": statistics.median(scores) if scores else None,
+        "score_sum": sum(scores, ZERO),
+        "bands": bands,
+        "histogram": histogram,
+        "components": components,
+    }
+
+
+def channel_day(*, on_date):
+    """The channel figures of a scored day (see `channel_day_figures`): its stored `ChannelDay`, one
+    query; for a day without one (snapshots not written by a recompute), computed, one more."""
+    fields = ("date", "partners", "median_score", "score_sum", "bands", "histogram", "components")
+    figures = ChannelDay.objects.filter(date=on_date).values(*fields).first()
+    return figures if figures is not None else channel_day_figures(on_date=on_date)
+
+
 def channel_component_medians(*, on_date):
-    """{component: median normalised value} over every partner scored on `on_date`; one query.
+    """{component: median normalised value} over every partner scored on `on_date`; 1-2 queries (`channel_day`).
 
     An aggregate of the whole channel, so it reads across partners on purpose, also for a
     partner user's portal scorecard; absent components are left out of their median.
     """
-    with scopes_disabled():
-        rows = list(ScoreSnapshot.objects.filter(date=on_date).values_list("components", flat=True))
-    medians = {}
-    for name in kpi.COMPONENTS:
-        values = [row[name]["normalised"] for row in rows if name in row and not row[name]["absent"]]
-        medians[name] = statistics.median(values) if values else None
-    return medians
+    components = channel_day(on_date=on_date)["components"]
+    return {name: (components.get(name) or {}).get("median") for name in kpi.COMPONENTS}
 
 
 def partner_scorecard(*, partner, on_date):
@@ -338,18 +375,17 @@ def channel_score_aggregates(*, on_date, min_partners=PORTAL_MIN_PARTNERS):
     """
     with scopes_disabled():
         day = latest_score_date(on_date=on_date)
-        rows = list(ScoreSnapshot.objects.filter(date=day).values_list("score", "components")) if day else []
     result = {"date": day, "partners": 0, "median_score": None, "average_score": None, "components": dict.fromkeys(kpi.COMPONENTS)}
     if day is None:
         return result
-    result["partners"] = len(rows)
-    if len(rows) >= min_partners:
-        scores = [score for score, _components in rows]
-        result["median_score"] = statistics.median(scores)
-        result["average_score"] = (sum(scores) / len(scores)).quantize(Decimal("0.01"))
+    figures = channel_day(on_date=day)
+    result["partners"] = figures["partners"]
+    if figures["partners"] >= min_partners:
+        result["median_score"] = figures["median_score"]
+        result["average_score"] = (figures["score_sum"] / figures["partners"]).quantize(Decimal("0.01"))
     for name in kpi.COMPONENTS:
-        values = [components[name]["normalised"] for _score, components in rows if name in components and not components[name]["absent"]]
-        result["components"][name] = statistics.median(values) if len(values) >= min_partners else None
+        entry = figures["components"].get(name) or {}
+        result["components"][name] = entry.get("median") if entry.get("present", 0) >= min_partners else None
     return result
 
 

@@ -7,7 +7,8 @@ Public functions (keyword-only):
   ``on_date`` is today. Raises ``RecomputeLocked`` when another run holds the lock.
 - ``score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=None, model=None)
   -> ChunkResult`` one chunk (partner id range) without the lock; the nightly chord's unit of work.
-- ``scores_finish(*, on_date) -> list`` the step after every chunk: tier re-evaluation.
+- ``scores_finish(*, on_date) -> list`` the step after every chunk: the day's channel figures
+  (``channel_day_refresh(*, on_date)``, stored in `ChannelDay`), then tier re-evaluation.
 - ``chunk_ranges(*, on_date, size, partner_ids=None) -> list[tuple[int, int]]`` id ranges of chunks.
 - ``recompute_lock_acquire() -> str | None`` / ``recompute_lock_release(*, token)``.
 - ``score_model_current() -> ScoreModel`` the active version (creates v1 with the code's defaults
@@ -33,8 +34,8 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Partner
 
 from . import definitions as kpi
-from . import scoring
-from .models import Alert, AlertKind, ScoreModel, ScoreSnapshot
+from . import scoring, selectors
+from .models import Alert, AlertKind, ChannelDay, ScoreModel, ScoreSnapshot
 
 LOCK_KEY = "kpis:scores-recompute-lock"
 
@@ -276,13 +277,31 @@ def _alert(item, kind, reference, components, *, model, on_date, now):
     )
 
 
-def scores_finish(*, on_date):
-    """Tier re-evaluation with every partner's latest score on or before `on_date`; only for today.
+def channel_day_refresh(*, on_date):
+    """Store the channel figures of `on_date` (`ChannelDay`) from its snapshots; 2 queries.
 
-    Re-running a past day must not move today's tiers, so for an earlier `on_date` nothing happens.
+    Run after every chunk of a day is written (a chunk alone sees part of the channel), so the
+    scorecard and the portal read one row instead of every partner's snapshot.
+    """
+    figures = selectors.channel_day_figures(on_date=on_date)
+    fields = ["partners", "median_score", "score_sum", "bands", "histogram", "components"]
+    ChannelDay.objects.bulk_create(
+        [ChannelDay(date=on_date, computed_at=timezone.now(), **{name: figures[name] for name in fields})],
+        update_conflicts=True,
+        unique_fields=["date"],
+        update_fields=[*fields, "computed_at"],
+    )
+
+
+def scores_finish(*, on_date):
+    """The step after every chunk: the day's channel figures, then tier re-evaluation with every
+    partner's latest score on or before `on_date`, only for today.
+
+    Re-running a past day must not move today's tiers, so for an earlier `on_date` no tier moves.
     """
     from incentives.services import tiers_evaluate
 
+    channel_day_refresh(on_date=on_date)
     if on_date != timezone.localdate():
         return []
     latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("partner_id"), date__lte=on_date).order_by("-date").values("date")[:1]

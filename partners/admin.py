@@ -29,6 +29,7 @@ from .models import (
     Certification,
     Contact,
     Customer,
+    CustomerFirstSale,
     DealRegistration,
     ImportJob,
     Interaction,
@@ -612,6 +613,15 @@ class SalesMonthDetailAdmin(ReadOnlyAdmin):
     list_select_related = ["partner"]
     search_fields = ["partner__name", "partner__external_id", "category"]
     date_hierarchy = "month"
+    show_full_result_count = False
+
+
+@admin.register(CustomerFirstSale)
+class CustomerFirstSaleAdmin(ReadOnlyAdmin):
+    list_display = ["partner", "customer", "first_invoice_date"]
+    list_select_related = ["partner", "customer"]
+    search_fields = ["partner__name", "partner__external_id", "customer__name", "customer__external_id"]
+    date_hierarchy = "first_invoice_date"
     show_full_result_count = False
 
 

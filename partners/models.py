@@ -696,9 +696,7 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")), name="case_closed_after_opened"
-            ),
+            models.CheckConstraint(condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")), name="case_closed_after_opened"),
         ]
         indexes = [models.Index(fields=["partner", "opened_at"], name="case_partner_opened_idx")]
 
@@ -708,3 +706,26 @@ class Case(models.Model):
     def clean(self):
         if self.closed_at and self.opened_at and self.closed_at < self.opened_at:
             raise ValidationError({"closed_at": _("A case cannot be closed before it is opened.")})
+
+
+class CustomerFirstSale(models.Model):
+    """The date of a partner's first invoice line (amount > 0) to a customer, so "new customers" reads
+    one row per pair instead of grouping the sales table. Kept by every import's rollup refresh
+    (partners/imports/rollups.py), like the monthly rollups; filled from the sales by migration 0006.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="customer_first_sales", db_index=False, db_constraint=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    first_invoice_date = models.DateField(_("first invoice date"))
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["partner", "first_invoice_date"]
+        verbose_name = _("first sale to a customer")
+        verbose_name_plural = _("first sales to customers")
+        constraints = [models.UniqueConstraint(fields=["partner", "customer"], name="customer_first_sale_unique")]
+        indexes = [models.Index(fields=["first_invoice_date", "partner"], name="customer_first_sale_date_idx")]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.customer_id} {self.first_invoice_date}"

@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from partners.imports import rollups
 from partners.models import Case, CaseKind, InteractionKind, SalesMonth, SalesMonthDetail
 from tests.factories import ContactFactory, InteractionFactory, PartnerFactory
 from tests.incentives.factories import CertificationFactory, CustomerFactory, SaleFactory
@@ -66,6 +67,8 @@ def build_world(partner):
     SaleFactory(partner=partner, customer=old, invoice_date=date(2025, 7, 10))
     SaleFactory(partner=partner, customer=new, invoice_date=date(2025, 9, 1))
     SaleFactory(partner=partner, customer=later, invoice_date=date(2026, 6, 10))
+    # The monthly rollups above are hand-made; only the first-sale table is built from these sales, as an import would.
+    rollups.refresh_first_sales({(partner.pk, day) for day in (date(2024, 7, 1), date(2025, 7, 1), date(2025, 9, 1), date(2026, 6, 1))})
     for kind, day in [
         (InteractionKind.TRAINING_COMPLETED, date(2026, 4, 1)),
         (InteractionKind.EVENT_ATTENDED, date(2026, 5, 2)),

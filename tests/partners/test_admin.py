@@ -18,6 +18,7 @@ from partners.models import (
     Certification,
     Contact,
     Customer,
+    CustomerFirstSale,
     DealRegistration,
     ImportChannel,
     ImportJob,
@@ -48,7 +49,7 @@ from tests.factories import (
 
 PARTNER_MODELS = sorted(apps.get_app_config("partners").get_models(), key=lambda model: model.__name__)
 # Written by the services and the imports only; the admin shows them but cannot add to them.
-READ_ONLY_MODELS = {PartnerStatusChange, SalesMonth, SalesMonthDetail, ImportJob}
+READ_ONLY_MODELS = {PartnerStatusChange, SalesMonth, SalesMonthDetail, CustomerFirstSale, ImportJob}
 
 
 def _url(model, view, *args):

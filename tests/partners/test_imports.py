@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, ProtectedError, Q, Sum
+from django.db.models import Count, Min, ProtectedError, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.test import override_settings
 
@@ -22,6 +22,7 @@ from partners.imports import FileRejected, ImportOptions, error_messages, import
 from partners.imports.sales_copy import CopyFeed
 from partners.models import (
     Customer,
+    CustomerFirstSale,
     ImportChannel,
     ImportStatus,
     Partner,
@@ -161,9 +162,25 @@ def stored_details():
     }
 
 
+def aggregated_first_sales():
+    """CustomerFirstSale as it must be: each partner's first invoice line with amount > 0 to each customer."""
+    rows = (
+        Sale.objects.filter(customer__isnull=False, amount__gt=0)
+        .values("partner_id", "customer_id")
+        .annotate(first=Min("invoice_date"))
+        .order_by()
+    )
+    return {(r["partner_id"], r["customer_id"]): r["first"] for r in rows}
+
+
+def stored_first_sales():
+    return {(f.partner_id, f.customer_id): f.first_invoice_date for f in CustomerFirstSale.objects.all()}
+
+
 def assert_rollups_match_sales():
     assert stored_months() == aggregated_months()
     assert stored_details() == aggregated_details()
+    assert stored_first_sales() == aggregated_first_sales()
 
 
 # --- Sales: formats --------------------------------------------------------------------------------
@@ -601,13 +618,60 @@ def test_rollups_equal_a_direct_aggregate_after_a_series_of_imports_and_a_full_r
         assert_rollups_match_sales()
     assert Sale.objects.filter(partner=p3).exists()
     assert Sale.objects.filter(amount__lt=0).exists()
-    months, details = stored_months(), stored_details()
+    months, details, firsts = stored_months(), stored_details(), stored_first_sales()
     assert len(months) >= 12
     assert len(details) > len(months)
+    assert len(firsts) >= 6
 
     rollups.rebuild_all()
 
-    assert (stored_months(), stored_details()) == (months, details)
+    assert (stored_months(), stored_details(), stored_first_sales()) == (months, details, firsts)
+
+
+def test_first_sales_follow_moves_credit_notes_and_partial_imports_by_hand(engine, p1, p2, refs):
+    c1, c2 = refs["C-1"].pk, refs["C-2"].pk
+    header = SALES_HEADER + ",customer_external_id"
+    import_sales(
+        engine,
+        csv_bytes(
+            header, "F-1,P-1,2024-01-10,100,C-1", "F-2,P-1,2024-03-05,50,C-1", "F-3,P-1,2024-02-01,-30,C-2", "F-4,P-2,2024-02-01,10,C-1"
+        ),
+    )
+    # A credit note is no first sale: C-2 has none with P-1 yet.
+    assert stored_first_sales() == {(p1.pk, c1): date(2024, 1, 10), (p2.pk, c1): date(2024, 2, 1)}
+
+    # The first sale moves to May: March, which this file does not touch, now holds the first one.
+    import_sales(engine, csv_bytes(header, "F-1,P-1,2024-05-10,100,C-1"))
+    assert stored_first_sales() == {(p1.pk, c1): date(2024, 3, 5), (p2.pk, c1): date(2024, 2, 1)}
+
+    # The credit note becomes an invoice; the March line moves to the other partner.
+    import_sales(engine, csv_bytes(header, "F-3,P-1,2024-02-01,30,C-2", "F-2,P-2,2024-03-05,50,C-1"))
+    assert stored_first_sales() == {(p1.pk, c1): date(2024, 5, 10), (p1.pk, c2): date(2024, 2, 1), (p2.pk, c1): date(2024, 2, 1)}
+
+    # A partial import writes the good line only; then that line changes customer.
+    import_sales(engine, csv_bytes(header, "F-5,P-1,2024-01-02,5,C-2", "F-6,P-404,2023-01-01,5,C-1"), allow_partial=True)
+    assert stored_first_sales()[(p1.pk, c2)] == date(2024, 1, 2)
+    import_sales(engine, csv_bytes(header, "F-5,P-1,2024-01-02,5,C-1"))
+    assert stored_first_sales() == {(p1.pk, c1): date(2024, 1, 2), (p1.pk, c2): date(2024, 2, 1), (p2.pk, c1): date(2024, 2, 1)}
+    assert_rollups_match_sales()
+
+
+def test_first_sales_equal_a_direct_aggregate_after_many_small_imports(engine, p1, p2):
+    """Small files touch a few months each, so most pairs keep a first date in a month the file leaves alone."""
+    for n in range(8):
+        Customer.objects.create(external_id=f"K-{n}", name=f"Customer {n}")
+    rng = random.Random(11)
+    header = SALES_HEADER + ",customer_external_id"
+    for _round in range(15):
+        lines = [header]
+        for _ in range(rng.randint(1, 4)):
+            amount = rng.choice([-40, 25, 60, 120])
+            customer = rng.choice(["", *[f"K-{n}" for n in range(8)]])
+            day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            lines.append(f"S-{rng.randint(1, 30)},{rng.choice(['P-1', 'P-2'])},{day},{amount},{customer}")
+        import_sales(engine, csv_bytes(*lines), allow_partial=True)
+        assert stored_first_sales() == aggregated_first_sales()
+    assert len(stored_first_sales()) >= 5
 
 
 def test_rebuild_all_restores_deleted_rollups(p1, refs):
