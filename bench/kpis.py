@@ -60,7 +60,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != RO
 sys.path.insert(0, str(ROOT))
 
 LARGE_DB, SMALL_DB = "partnerloop_bench_kpis", "partnerloop_bench_kpis_small"
-GENERATOR_VERSION = 2  # 2: partners_customerfirstsale (partners migration 0006) is filled
+GENERATOR_VERSION = 3  # 2: partners_customerfirstsale (partners migration 0006) is filled; 3: partners_marketfirstsale (0007)
 TERRITORIES, MANAGERS = 10, 25
 TIERS = [("Registered", 1), ("Silver", 2), ("Gold", 3), ("Platinum", 4)]
 CATEGORIES = ["Hardware", "Software licences", "Subscriptions", "Services", "Training", "Accessories"]
@@ -454,6 +454,17 @@ def phase_generate(*, db_name, spec):
             WHERE customer_id IS NOT NULL AND amount > 0 GROUP BY 1, 2
             """
         )
+        # The first-seen countries and categories the import keeps, as migration 0007 fills them.
+        cursor.execute(
+            """
+            INSERT INTO partners_marketfirstsale (partner_id, dimension, value, first_month)
+            SELECT partner_id, 'country', country, min(month) FROM partners_salesmonthdetail
+            WHERE revenue > 0 AND country <> '' GROUP BY partner_id, country
+            UNION ALL
+            SELECT partner_id, 'category', category, min(month) FROM partners_salesmonthdetail
+            WHERE revenue > 0 AND category <> '' GROUP BY partner_id, category
+            """
+        )
         cursor.execute(
             "SELECT (SELECT sum(amount) FROM partners_sale), (SELECT sum(revenue) FROM partners_salesmonth), "
             "(SELECT sum(revenue) FROM partners_salesmonthdetail), (SELECT sum(line_count) FROM partners_salesmonth), "
@@ -640,18 +651,12 @@ new_customers AS (
     WHERE f.first_invoice_date >= params.ps AND f.first_invoice_date < params.pe GROUP BY f.partner_id
 ),
 new_countries AS (
-    SELECT partner_id, count(*) AS n FROM (
-        SELECT d.partner_id FROM partners_salesmonthdetail d, params
-        WHERE d.month < params.pe AND d.revenue > 0 AND d.country <> ''
-        GROUP BY d.partner_id, d.country HAVING min(d.month) >= min(params.ps)
-    ) x GROUP BY partner_id
+    SELECT f.partner_id, count(*) AS n FROM partners_marketfirstsale f, params
+    WHERE f.dimension = 'country' AND f.first_month >= params.ps AND f.first_month < params.pe GROUP BY f.partner_id
 ),
 new_categories AS (
-    SELECT partner_id, count(*) AS n FROM (
-        SELECT d.partner_id FROM partners_salesmonthdetail d, params
-        WHERE d.month < params.pe AND d.revenue > 0 AND d.category <> ''
-        GROUP BY d.partner_id, d.category HAVING min(d.month) >= min(params.ps)
-    ) x GROUP BY partner_id
+    SELECT f.partner_id, count(*) AS n FROM partners_marketfirstsale f, params
+    WHERE f.dimension = 'category' AND f.first_month >= params.ps AND f.first_month < params.pe GROUP BY f.partner_id
 ),
 activity AS (
     SELECT i.partner_id,
@@ -831,9 +836,9 @@ def naive_scores(*, day, partner_ids, model):
         CustomerFirstSale,
         Interaction,
         InteractionKind,
+        MarketFirstSale,
         Partner,
         SalesMonth,
-        SalesMonthDetail,
     )
 
     period = kpi.Period.trailing(day)
@@ -858,11 +863,9 @@ def naive_scores(*, day, partner_ids, model):
             customers = CustomerFirstSale.objects.filter(
                 partner=partner, first_invoice_date__gte=period.start, first_invoice_date__lt=period.end
             ).count()
-            details = SalesMonthDetail.objects.filter(partner=partner, month__lt=period.end, revenue__gt=0)
-            countries = details.exclude(country="").values("country").annotate(first=Min("month")).filter(first__gte=period.start).count()
-            categories = (
-                details.exclude(category="").values("category").annotate(first=Min("month")).filter(first__gte=period.start).count()
-            )
+            markets = MarketFirstSale.objects.filter(partner=partner, first_month__gte=period.start, first_month__lt=period.end)
+            countries = markets.filter(dimension="country").count()
+            categories = markets.filter(dimension="category").count()
             values[kpi.EXPANSION] = customers + countries + categories
         activity = Interaction.objects.filter(partner=partner, occurred_at__gte=since, occurred_at__lt=until)
         points = 0

@@ -25,11 +25,12 @@ from partners.models import (
     CustomerFirstSale,
     Interaction,
     InteractionKind,
+    MarketDimension,
+    MarketFirstSale,
     Partner,
     PartnerStatus,
     PartnerStatusChange,
     SalesMonth,
-    SalesMonthDetail,
 )
 from surveys.selectors import partner_satisfaction
 
@@ -274,6 +275,22 @@ def sales_performance(*, period, by="partner", condition=EVERY):
     return result
 
 
+def channel_revenue(*, period, condition=EVERY):
+    """{revenue, revenue_last_year} summed over the partners of `condition`; one query.
+
+    The channel total of `sales_performance` (the same sums), without grouping by partner.
+    """
+    last_year = period.last_year()
+    current = Q(month__gte=period.start, month__lt=period.end)
+    previous = Q(month__gte=last_year.start, month__lt=last_year.end)
+    totals = (
+        SalesMonth.objects.filter(condition)
+        .filter(current | previous)
+        .aggregate(now=Coalesce(Sum("revenue", filter=current), ZERO), before=Coalesce(Sum("revenue", filter=previous), ZERO))
+    )
+    return {"revenue": totals["now"], "revenue_last_year": totals["before"]}
+
+
 def revenue_by_month(*, period, by=None, condition=EVERY):
     """{(group key, month): revenue} for a trend chart, one query; `by` None gives the channel total."""
     fields = ["month"] + ([GROUPS[by]] if by else [])
@@ -311,12 +328,13 @@ def ordering_history(*, period, condition=EVERY):
 
 
 def market_expansion(*, period, condition=EVERY):
-    """{partner_id: {new_customers, new_countries, new_categories}}; 3 queries.
+    """{partner_id: {new_customers, new_countries, new_categories}}; 2 queries.
 
     New means first seen with this partner inside the period: a customer whose first invoice line
-    (amount > 0) with the partner falls in it (`CustomerFirstSale`, kept by the sales import, so
-    the sales table is not grouped), a customer country or a product category whose first monthly
-    rollup row (SalesMonthDetail) falls in it.
+    (amount > 0) with the partner falls in it (`CustomerFirstSale`), a customer country or a product
+    category whose first monthly rollup row (SalesMonthDetail, revenue > 0) falls in it
+    (`MarketFirstSale`). Both tables are kept by the sales import, so a period counts its own rows
+    instead of grouping the sales or the detail rollups of the whole history.
     """
     result = defaultdict(lambda: {"new_customers": 0, "new_countries": 0, "new_categories": 0})
     customers = (
@@ -328,19 +346,37 @@ def market_expansion(*, period, condition=EVERY):
     )
     for partner_id, count in customers:
         result[partner_id]["new_customers"] = count
-    for field, key in (("country", "new_countries"), ("category", "new_categories")):
-        rows = (
-            SalesMonthDetail.objects.filter(condition, month__lt=period.end, revenue__gt=0)
-            .exclude(**{field: ""})
-            .values("partner_id", field)
-            .annotate(first=Min("month"))
-            .filter(first__gte=period.start)
-            .order_by()
-            .values_list("partner_id", flat=True)
-        )
-        for partner_id in rows:
-            result[partner_id][key] += 1
+    markets = (
+        MarketFirstSale.objects.filter(condition, first_month__gte=period.start, first_month__lt=period.end)
+        .values("partner_id", "dimension")
+        .annotate(n=Count("partner_id"))
+        .order_by()
+        .values_list("partner_id", "dimension", "n")
+    )
+    keys = {MarketDimension.COUNTRY: "new_countries", MarketDimension.CATEGORY: "new_categories"}
+    for partner_id, dimension, count in markets:
+        result[partner_id][keys[dimension]] = count
     return dict(result)
+
+
+def market_expansion_totals(*, period, condition=EVERY):
+    """{new_customers, new_countries, new_categories} summed over the partners of `condition`; 2 queries.
+
+    The channel sum of `market_expansion` (the same rows), counted without grouping by partner.
+    """
+    customers = CustomerFirstSale.objects.filter(condition, first_invoice_date__gte=period.start, first_invoice_date__lt=period.end)
+    totals = {"new_customers": customers.aggregate(n=Count("partner_id"))["n"], "new_countries": 0, "new_categories": 0}
+    markets = (
+        MarketFirstSale.objects.filter(condition, first_month__gte=period.start, first_month__lt=period.end)
+        .values("dimension")
+        .annotate(n=Count("partner_id"))
+        .order_by()
+        .values_list("dimension", "n")
+    )
+    keys = {MarketDimension.COUNTRY: "new_countries", MarketDimension.CATEGORY: "new_categories"}
+    for dimension, count in markets:
+        totals[keys[dimension]] = count
+    return totals
 
 
 # --- Engagement --------------------------------------------------------------------------------
@@ -488,7 +524,7 @@ def incentive_cost(*, period, condition=EVERY):
 
 
 def incentive_roi(*, period, condition=EVERY):
-    """Channel incentive ROI over `period`; 3 queries.
+    """Channel incentive ROI over `period`; 2 queries (one without participants).
 
     participants = partners with an earning line; revenue = their rollup revenue over the period;
     revenue_per_cost = revenue / cost; growth_per_cost = (revenue - their revenue over the same
@@ -496,10 +532,9 @@ def incentive_roi(*, period, condition=EVERY):
     incentives.selectors.program_roi.
     """
     costs = incentive_cost(period=period, condition=condition)
-    sales = sales_performance(period=period, condition=condition & Q(partner_id__in=list(costs)))
+    sales = channel_revenue(period=period, condition=condition & Q(partner_id__in=list(costs)))
     cost = sum((row["cost"] for row in costs.values()), ZERO)
-    revenue = sum((sales.get(pid, {}).get("revenue", ZERO) for pid in costs), ZERO)
-    last_year = sum((sales.get(pid, {}).get("revenue_last_year", ZERO) for pid in costs), ZERO)
+    revenue, last_year = sales["revenue"], sales["revenue_last_year"]
     return {
         "participants": len(costs),
         "cost": cost,

@@ -33,6 +33,7 @@ from .models import (
     DealRegistration,
     ImportJob,
     Interaction,
+    MarketFirstSale,
     Membership,
     Partner,
     PartnerApplication,
@@ -622,6 +623,16 @@ class CustomerFirstSaleAdmin(ReadOnlyAdmin):
     list_select_related = ["partner", "customer"]
     search_fields = ["partner__name", "partner__external_id", "customer__name", "customer__external_id"]
     date_hierarchy = "first_invoice_date"
+    show_full_result_count = False
+
+
+@admin.register(MarketFirstSale)
+class MarketFirstSaleAdmin(ReadOnlyAdmin):
+    list_display = ["partner", "dimension", "value", "first_month"]
+    list_filter = ["dimension"]
+    list_select_related = ["partner"]
+    search_fields = ["partner__name", "partner__external_id", "value"]
+    date_hierarchy = "first_month"
     show_full_result_count = False
 
 

@@ -729,3 +729,33 @@ class CustomerFirstSale(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.customer_id} {self.first_invoice_date}"
+
+
+class MarketDimension(models.TextChoices):
+    COUNTRY = "country", _("Country")
+    CATEGORY = "category", _("Product category")
+
+
+class MarketFirstSale(models.Model):
+    """The first month a partner sold in a customer country or a product category (a detail rollup row
+    with revenue > 0), so "new countries / categories" counts rows of a period instead of grouping
+    every detail rollup. Kept by every import's rollup refresh (partners/imports/rollups.py), like
+    `CustomerFirstSale`; filled from the detail rollups by migration 0007.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="market_first_sales", db_index=False, db_constraint=False)
+    dimension = models.CharField(_("dimension"), max_length=10, choices=MarketDimension.choices)
+    value = models.CharField(_("value"), max_length=120)
+    first_month = models.DateField(_("first month"))
+
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
+
+    class Meta:
+        ordering = ["partner", "dimension", "first_month", "value"]
+        verbose_name = _("first sale in a market")
+        verbose_name_plural = _("first sales in markets")
+        constraints = [models.UniqueConstraint(fields=["partner", "dimension", "value"], name="market_first_sale_unique")]
+        indexes = [models.Index(fields=["dimension", "first_month", "partner"], name="market_first_sale_month_idx")]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.dimension} {self.value} {self.first_month:%Y-%m}"

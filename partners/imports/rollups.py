@@ -11,13 +11,16 @@ first date falls in a touched month (that sale may have changed). Sales in untou
 change, so a pair whose stored first date lies in an untouched month keeps it unless a touched
 month now has an earlier sale; a pair whose first date was in a touched month has no sale before
 that month elsewhere, so its sales from that month on give its new first date.
+
+`MarketFirstSale` (a partner's first month with a detail rollup row of revenue > 0 in a country or a
+category) follows the same reasoning over the rebuilt detail rollups instead of the sales.
 """
 
 from django.db import connection
 from django.db.models import Count, DecimalField, F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
-from ..models import CustomerFirstSale, Sale, SalesMonth, SalesMonthDetail
+from ..models import CustomerFirstSale, MarketDimension, MarketFirstSale, Sale, SalesMonth, SalesMonthDetail
 
 ZERO = Value(0, output_field=DecimalField(max_digits=20, decimal_places=4))
 
@@ -65,6 +68,7 @@ def refresh_from_affected_table(cursor):
         """
     )
     refresh_first_sales_from_affected_table(cursor)
+    refresh_market_firsts_from_affected_table(cursor)
 
 
 def refresh_first_sales_from_affected_table(cursor):
@@ -100,6 +104,52 @@ def refresh_first_sales_from_affected_table(cursor):
     )
 
 
+def refresh_market_firsts_from_affected_table(cursor):
+    """PostgreSQL: bring `MarketFirstSale` up to date for the months in `pl_affected`, after the detail rollups.
+
+    Each detail row is read once per dimension (its country, its category) through a LATERAL list;
+    a first month in a touched month is lost and found again from the partner's rows from that month on
+    (those of untouched months: the touched ones are read anyway).
+    A pair whose first month does not move is left alone (the conflict's WHERE): rewriting every pair
+    seen in a month of all partners took 2.0 s instead of 0.6 s at 10,000 partners.
+    """
+    cursor.execute("DROP TABLE IF EXISTS pl_market_lost")
+    cursor.execute(
+        """
+        CREATE TEMP TABLE pl_market_lost ON COMMIT DROP AS
+        SELECT f.partner_id, f.dimension, f.value, f.first_month FROM partners_marketfirstsale f
+        WHERE (f.partner_id, f.first_month) IN (SELECT a.partner_id, a.month FROM pl_affected a)
+        """
+    )
+    cursor.execute("ANALYZE pl_market_lost")
+    cursor.execute(
+        """
+        DELETE FROM partners_marketfirstsale f USING pl_market_lost l
+        WHERE f.partner_id = l.partner_id AND f.dimension = l.dimension AND f.value = l.value
+        """
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO partners_marketfirstsale AS f (partner_id, dimension, value, first_month)
+        SELECT partner_id, dimension, value, min(month) FROM (
+            SELECT d.partner_id, v.dimension, v.value, d.month FROM partners_salesmonthdetail d
+            CROSS JOIN LATERAL (VALUES {DIMENSIONS}) v (dimension, value)
+            WHERE (d.partner_id, d.month) IN (SELECT a.partner_id, a.month FROM pl_affected a) AND d.revenue > 0 AND v.value <> ''
+            UNION ALL
+            SELECT d.partner_id, v.dimension, v.value, d.month FROM partners_salesmonthdetail d
+            CROSS JOIN LATERAL (VALUES {DIMENSIONS}) v (dimension, value)
+            JOIN pl_market_lost l ON l.partner_id = d.partner_id AND l.dimension = v.dimension AND l.value = v.value
+            WHERE d.month >= l.first_month AND d.revenue > 0
+            AND NOT EXISTS (SELECT 1 FROM pl_affected a WHERE a.partner_id = d.partner_id AND a.month = d.month)
+        ) x
+        GROUP BY 1, 2, 3
+        ON CONFLICT (partner_id, dimension, value) DO UPDATE
+        SET first_month = EXCLUDED.first_month WHERE EXCLUDED.first_month < f.first_month
+        """
+    )
+
+
+DIMENSIONS = ", ".join(f"('{dimension}', d.{dimension}::varchar)" for dimension in MarketDimension.values)
 FIRST_MONTH = "date_trunc('month', f.first_invoice_date::timestamp)::date"
 MONTH = "date_trunc('month', s.invoice_date::timestamp)::date"  # timestamp, not timestamptz: no time zone arithmetic
 # No extra date range (it would narrow the index scan of a few pairs): its selectivity estimate
@@ -134,6 +184,7 @@ def refresh(pairs):
     SalesMonth.objects.bulk_create(months, batch_size=1000)
     SalesMonthDetail.objects.bulk_create(details, batch_size=1000)
     refresh_first_sales(pairs)
+    refresh_market_firsts({partner_id for partner_id, _month in pairs})
 
 
 def refresh_first_sales(pairs):
@@ -162,6 +213,28 @@ def refresh_first_sales(pairs):
     CustomerFirstSale.objects.bulk_create(rows, batch_size=1000)
 
 
+def refresh_market_firsts(partner_ids):
+    """Portable: rebuild `MarketFirstSale` of the given partners from all their detail rollups (files of this engine are small)."""
+    partner_ids = set(partner_ids)
+    if not partner_ids:
+        return
+    MarketFirstSale.objects.filter(partner_id__in=partner_ids).delete()
+    rows = []
+    for dimension in MarketDimension.values:
+        firsts = (
+            SalesMonthDetail.objects.filter(partner_id__in=partner_ids, revenue__gt=0)
+            .exclude(**{dimension: ""})
+            .values("partner_id", dimension)
+            .annotate(first=Min("month"))
+            .order_by()
+        )
+        rows.extend(
+            MarketFirstSale(partner_id=row["partner_id"], dimension=dimension, value=row[dimension], first_month=row["first"])
+            for row in firsts
+        )
+    MarketFirstSale.objects.bulk_create(rows, batch_size=1000)
+
+
 def _totals():
     return {
         "t_revenue": Sum("amount"),
@@ -187,6 +260,7 @@ def rebuild_all():
     SalesMonth.objects.all().delete()
     SalesMonthDetail.objects.all().delete()
     CustomerFirstSale.objects.all().delete()
+    MarketFirstSale.objects.all().delete()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             create_affected_table(cursor)

@@ -39,6 +39,13 @@ class SalesMonthDetailFactory(factory.django.DjangoModelFactory):
     revenue = Decimal("1000")
     line_count = 1
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """A hand-made detail rollup keeps the partner's first-seen markets current, as an import's refresh would."""
+        detail = super()._create(model_class, *args, **kwargs)
+        rollups.refresh_market_firsts({detail.partner_id})
+        return detail
+
 
 class CaseFactory(factory.django.DjangoModelFactory):
     class Meta:

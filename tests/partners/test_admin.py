@@ -25,6 +25,7 @@ from partners.models import (
     ImportStatus,
     Interaction,
     InteractionKind,
+    MarketFirstSale,
     Membership,
     MembershipRole,
     Partner,
@@ -49,7 +50,7 @@ from tests.factories import (
 
 PARTNER_MODELS = sorted(apps.get_app_config("partners").get_models(), key=lambda model: model.__name__)
 # Written by the services and the imports only; the admin shows them but cannot add to them.
-READ_ONLY_MODELS = {PartnerStatusChange, SalesMonth, SalesMonthDetail, CustomerFirstSale, ImportJob}
+READ_ONLY_MODELS = {PartnerStatusChange, SalesMonth, SalesMonthDetail, CustomerFirstSale, MarketFirstSale, ImportJob}
 
 
 def _url(model, view, *args):

@@ -25,6 +25,7 @@ from partners.models import (
     CustomerFirstSale,
     ImportChannel,
     ImportStatus,
+    MarketFirstSale,
     Partner,
     PartnerStatus,
     PartnerStatusChange,
@@ -177,10 +178,27 @@ def stored_first_sales():
     return {(f.partner_id, f.customer_id): f.first_invoice_date for f in CustomerFirstSale.objects.all()}
 
 
+def aggregated_market_firsts():
+    """MarketFirstSale as it must be: each partner's first detail rollup month with revenue > 0 per country and per category."""
+    firsts = {}
+    for (partner_id, month, category, country), (revenue, *_rest) in aggregated_details().items():
+        if revenue <= 0:
+            continue
+        for key in (("country", country), ("category", category)):
+            if key[1]:
+                firsts[(partner_id, *key)] = min(month, firsts.get((partner_id, *key), month))
+    return firsts
+
+
+def stored_market_firsts():
+    return {(f.partner_id, f.dimension, f.value): f.first_month for f in MarketFirstSale.objects.all()}
+
+
 def assert_rollups_match_sales():
     assert stored_months() == aggregated_months()
     assert stored_details() == aggregated_details()
     assert stored_first_sales() == aggregated_first_sales()
+    assert stored_market_firsts() == aggregated_market_firsts()
 
 
 # --- Sales: formats --------------------------------------------------------------------------------
@@ -618,14 +636,15 @@ def test_rollups_equal_a_direct_aggregate_after_a_series_of_imports_and_a_full_r
         assert_rollups_match_sales()
     assert Sale.objects.filter(partner=p3).exists()
     assert Sale.objects.filter(amount__lt=0).exists()
-    months, details, firsts = stored_months(), stored_details(), stored_first_sales()
+    months, details, firsts, markets = stored_months(), stored_details(), stored_first_sales(), stored_market_firsts()
     assert len(months) >= 12
     assert len(details) > len(months)
     assert len(firsts) >= 6
+    assert len(markets) >= 6
 
     rollups.rebuild_all()
 
-    assert (stored_months(), stored_details(), stored_first_sales()) == (months, details, firsts)
+    assert (stored_months(), stored_details(), stored_first_sales(), stored_market_firsts()) == (months, details, firsts, markets)
 
 
 def test_first_sales_follow_moves_credit_notes_and_partial_imports_by_hand(engine, p1, p2, refs):
@@ -672,6 +691,60 @@ def test_first_sales_equal_a_direct_aggregate_after_many_small_imports(engine, p
         import_sales(engine, csv_bytes(*lines), allow_partial=True)
         assert stored_first_sales() == aggregated_first_sales()
     assert len(stored_first_sales()) >= 5
+
+
+def test_market_firsts_follow_moves_credit_notes_and_partial_imports_by_hand(engine, p1, p2, refs):
+    header = FULL_HEADER
+    import_sales(
+        engine,
+        csv_bytes(
+            header, "M-1,P-1,2024-01-10,100,C-1,SKU-1,1,,,", "M-2,P-1,2024-03-05,50,C-1,SKU-1,1,,,", "M-3,P-1,2024-02-01,-30,,SKU-1,1,,,"
+        ),
+    )
+    # A month whose only row is a credit note is no first sale: P-1's own country (NL) is not reached yet.
+    assert stored_market_firsts() == {
+        (p1.pk, "country", "BE"): date(2024, 1, 1),
+        (p1.pk, "category", "Software"): date(2024, 1, 1),
+    }
+
+    # January's line moves to May: March, which this file does not touch, now holds the first row.
+    import_sales(engine, csv_bytes(header, "M-1,P-1,2024-05-10,100,C-1,SKU-1,1,,,"))
+    assert stored_market_firsts() == {
+        (p1.pk, "country", "BE"): date(2024, 3, 1),
+        (p1.pk, "category", "Software"): date(2024, 3, 1),
+    }
+
+    # The credit note becomes an invoice (NL in February); the March line moves to the other partner.
+    import_sales(engine, csv_bytes(header, "M-3,P-1,2024-02-01,30,,SKU-1,1,,,", "M-2,P-2,2024-03-05,50,C-1,SKU-1,1,,,"))
+    assert stored_market_firsts() == {
+        (p1.pk, "country", "BE"): date(2024, 5, 1),
+        (p1.pk, "country", "NL"): date(2024, 2, 1),
+        (p1.pk, "category", "Software"): date(2024, 2, 1),
+        (p2.pk, "country", "BE"): date(2024, 3, 1),
+        (p2.pk, "category", "Software"): date(2024, 3, 1),
+    }
+
+    # A partial import writes the good line only.
+    import_sales(engine, csv_bytes(header, "M-4,P-1,2023-12-02,5,C-1,SKU-2,1,,,", "M-5,P-404,2023-01-01,5,,,,,,"), allow_partial=True)
+    assert stored_market_firsts()[(p1.pk, "country", "BE")] == date(2023, 12, 1)
+    assert_rollups_match_sales()
+
+
+def test_market_firsts_equal_a_direct_aggregate_after_many_small_imports(engine, p1, p2, refs):
+    """Small files touch a few months each, so most pairs keep a first month the file leaves alone."""
+    Product.objects.create(sku="SKU-3", name="Firewall", category="Security")
+    Customer.objects.create(external_id="C-3", name="Lyon SA", country="FR")
+    rng = random.Random(13)
+    for _round in range(15):
+        lines = [FULL_HEADER]
+        for _ in range(rng.randint(1, 4)):
+            amount = rng.choice([-80, -20, 25, 60, 120])
+            day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            customer, product = rng.choice(["", "C-1", "C-2", "C-3"]), rng.choice(["", "SKU-1", "SKU-2", "SKU-3"])
+            lines.append(f"N-{rng.randint(1, 30)},{rng.choice(['P-1', 'P-2'])},{day},{amount},{customer},{product},1,,,")
+        import_sales(engine, csv_bytes(*lines), allow_partial=True)
+        assert stored_market_firsts() == aggregated_market_firsts()
+    assert len(stored_market_firsts()) >= 6
 
 
 def test_rebuild_all_restores_deleted_rollups(p1, refs):
