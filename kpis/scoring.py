@@ -26,6 +26,9 @@ from .definitions import (
 
 HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
+TEN_THOUSANDTH = Decimal("0.0001")
+ZERO = Decimal("0")
+ONE = Decimal("1")
 
 
 def normalise(raw, floor, target, *, negative=False):
@@ -82,31 +85,56 @@ def raw_components(*, on_date, condition=kpi.EVERY, partner_ids=None):
     return raws, partners
 
 
-def score_of(values, model):
+def score_recipe(model):
+    """(name, weight, weight as stored, its Decimal, floor, target - floor, negative) per component.
+
+    Read once per run: the model's JSON lookups and Decimal conversions cost more than the
+    arithmetic when repeated for every partner and component.
+    """
+    recipe = []
+    for name in COMPONENTS:
+        weight = model.weight(name)
+        floor, target = model.bounds(name)
+        stored = float(weight)
+        recipe.append((name, weight, stored, Decimal(str(stored)), floor, target - floor, name in NEGATIVE_COMPONENTS))
+    return tuple(recipe)
+
+
+def score_of(values, model, *, recipe=None):
     """(score, components) from raw values under `model`; score None when every weighted component is absent.
 
     Absent components are recorded with "absent": true and left out; the weights of the present
-    ones are renormalised to sum to 1 ("share").
+    ones are renormalised to sum to 1 ("share"). Decimal throughout, as `normalise`: the stored
+    figures are rounded half-up, which binary floats would get wrong on exact halves.
     """
     components = {}
-    total_weight = Decimal("0")
-    for name in COMPONENTS:
-        raw, weight = values.get(name), model.weight(name)
-        entry = {"raw": None, "normalised": None, "weight": float(weight), "share": None, "absent": raw is None}
-        if raw is not None:
-            floor, target = model.bounds(name)
-            entry["raw"] = float(Decimal(raw).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
-            entry["normalised"] = float(normalise(raw, floor, target, negative=name in NEGATIVE_COMPONENTS))
-            total_weight += weight
+    present = []
+    total_weight = ZERO
+    for name, weight, stored_weight, share_weight, floor, span, negative in recipe or score_recipe(model):
+        raw = values.get(name)
+        if raw is None:
+            components[name] = {"raw": None, "normalised": None, "weight": stored_weight, "share": None, "absent": True}
+            continue
+        raw = Decimal(raw)
+        share = min(max((raw - floor) / span, ZERO), ONE)
+        normalised = ((ONE - share if negative else share) * HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+        entry = {
+            "raw": float(raw.quantize(TEN_THOUSANDTH, rounding=ROUND_HALF_UP)),
+            "normalised": float(normalised),
+            "weight": stored_weight,
+            "share": None,
+            "absent": False,
+        }
         components[name] = entry
+        present.append((entry, share_weight, normalised))
+        total_weight += weight
     if not total_weight:
         return None, components
-    score = Decimal("0")
-    for entry in components.values():
-        if not entry["absent"]:
-            share = Decimal(str(entry["weight"])) / total_weight
-            entry["share"] = float(share.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
-            score += share * Decimal(str(entry["normalised"]))
+    score = ZERO
+    for entry, weight, normalised in present:
+        share = weight / total_weight
+        entry["share"] = float(share.quantize(TEN_THOUSANDTH, rounding=ROUND_HALF_UP))
+        score += share * normalised
     return score.quantize(CENT, rounding=ROUND_HALF_UP), components
 
 
@@ -115,9 +143,10 @@ def compute_scores(*, on_date, model, condition=kpi.EVERY, partner_ids=None):
     if partner_ids is not None:
         condition = condition & Q(partner_id__in=list(partner_ids))
     raws, partners = raw_components(on_date=on_date, condition=condition, partner_ids=partner_ids)
+    recipe = score_recipe(model)
     result = {}
     for pid, values in raws.items():
-        score, components = score_of(values, model)
+        score, components = score_of(values, model, recipe=recipe)
         if score is not None:
             result[pid] = PartnerScore(partner_id=pid, score=score, band=model.band_for(score), components=components)
     return result

@@ -17,6 +17,7 @@ Public functions (keyword-only):
 - ``alert_acknowledge(*, alert, user) -> Alert``.
 """
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,8 +26,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import F, Max, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -152,23 +154,7 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
     dropped = {pid for pid, day, kind in raised if kind == AlertKind.SHARP_DROP and day < on_date}
     now = timezone.now()
     with transaction.atomic():
-        ScoreSnapshot.objects.bulk_create(
-            [
-                ScoreSnapshot(
-                    partner_id=pid,
-                    date=on_date,
-                    score_model=model,
-                    score=item.score,
-                    band=item.band,
-                    components=item.components,
-                    computed_at=now,
-                )
-                for pid, item in scores.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["partner", "date"],
-            update_fields=["score_model", "score", "band", "components", "computed_at"],
-        )
+        _snapshots_write(scores, model=model, on_date=on_date, now=now)
         plans = [
             (item, plan)
             for pid, item in scores.items()
@@ -188,17 +174,81 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
     return result
 
 
-def _earlier_scores(condition, *, on_date, window_start):
-    """{partner_id: [{partner_id, date, score}, oldest first]}: the snapshots of the drop window
-    before `on_date`, plus each partner's most recent earlier snapshot when it is older; one query.
+SNAPSHOT_UPSERT = """
+INSERT INTO {table} (partner_id, date, score_model_id, score, band, components, computed_at)
+SELECT row.partner_id, %(date)s, %(model)s, row.score, row.band, row.components::jsonb, %(now)s
+FROM unnest(%(partners)s::bigint[], %(scores)s::numeric[], %(bands)s::text[], %(components)s::text[])
+    AS row(partner_id, score, band, components)
+ON CONFLICT (partner_id, date) DO UPDATE SET
+    score_model_id = EXCLUDED.score_model_id, score = EXCLUDED.score, band = EXCLUDED.band,
+    components = EXCLUDED.components, computed_at = EXCLUDED.computed_at
+"""
 
-    The older one is an index lookup on (partner, date) per partner, in a UNION ALL of its own, so
-    neither a year of daily history is read to find it nor the window's date index is lost.
+
+def _snapshots_write(scores, *, model, on_date, now):
+    """Upsert the day's snapshots of `scores`; one statement.
+
+    On PostgreSQL the rows travel as four arrays into one INSERT ... SELECT FROM unnest: building
+    a model instance per partner and binding seven parameters each cost more than the insert
+    (bench/kpis.py). Elsewhere the ORM's bulk upsert writes the same rows.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                SNAPSHOT_UPSERT.format(table=connection.ops.quote_name(ScoreSnapshot._meta.db_table)),
+                {
+                    "date": on_date,
+                    "model": model.pk,
+                    "now": now,
+                    "partners": list(scores),
+                    "scores": [item.score for item in scores.values()],
+                    "bands": [str(item.band) for item in scores.values()],
+                    "components": [json.dumps(item.components) for item in scores.values()],
+                },
+            )
+        return
+    ScoreSnapshot.objects.bulk_create(
+        [
+            ScoreSnapshot(
+                partner_id=pid,
+                date=on_date,
+                score_model=model,
+                score=item.score,
+                band=item.band,
+                components=item.components,
+                computed_at=now,
+            )
+            for pid, item in scores.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["partner", "date"],
+        update_fields=["score_model", "score", "band", "components", "computed_at"],
+    )
+
+
+def _earlier_scores(condition, *, on_date, window_start):
+    """{partner_id: [{partner_id, date, score}, oldest first]}: of the snapshots before `on_date`,
+    the most recent one and the drop window's highest (the latest of equal ones); one query.
+
+    Those two are all `_alert_plans` compares with, so a night reads at most two rows per partner
+    instead of alert_drop_days: the window's rows are ranked in the database. A partner without
+    a snapshot in the window gets its most recent older one, an index lookup on (partner, date)
+    in a UNION ALL of its own, so a year of daily history is not read to find it.
     """
     fields = ("partner_id", "date", "score")
     latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("pk"), date__lt=on_date).order_by("-date").values("pk")[:1]
     previous = Partner.objects.filter(kpi.partner_q_to(condition, "id")).values(snapshot=Subquery(latest))
-    window = ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date).values(*fields).order_by()
+    by_partner = [F("partner_id")]
+    window = (
+        ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date)
+        .annotate(
+            peak=Window(RowNumber(), partition_by=by_partner, order_by=[F("score").desc(), F("date").desc()]),
+            last=Window(RowNumber(), partition_by=by_partner, order_by=[F("date").desc()]),
+        )
+        .filter(Q(peak=1) | Q(last=1))
+        .values(*fields)
+        .order_by()
+    )
     older = ScoreSnapshot.objects.filter(condition, pk__in=previous, date__lt=window_start).values(*fields).order_by()
     earlier = {}
     for row in window.union(older, all=True).order_by("date"):
