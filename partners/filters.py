@@ -6,6 +6,7 @@ import re
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -21,12 +22,34 @@ def _account_managers(request):
     return account_manager_choices()
 
 
+class InRangeModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    """Refuses an integer key beyond the database's range as an unknown choice, before any query:
+    SQLite cannot bind 10**25 at all (an OverflowError, so a 500 instead of a 400)."""
+
+    def _check_values(self, value):
+        field = self.queryset.model._meta.get_field(self.to_field_name or self.queryset.model._meta.pk.name)
+        if isinstance(field, models.IntegerField):
+            low, high = connections[self.queryset.db].ops.integer_field_range(field.get_internal_type())
+            for item in value:
+                try:
+                    number = int(str(item))
+                except ValueError:
+                    continue  # not a number: the parent names it as an invalid value
+                if (low is not None and number < low) or (high is not None and number > high):
+                    raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item})
+        return super()._check_values(value)
+
+
+class InRangeModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = InRangeModelMultipleChoiceField
+
+
 class PartnerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     partner_type = django_filters.MultipleChoiceFilter(choices=PartnerType.choices, label=_("Type"))
     status = django_filters.MultipleChoiceFilter(choices=PartnerStatus.choices, label=_("Status"))
-    tier = django_filters.ModelMultipleChoiceFilter(queryset=Tier.objects.all(), label=_("Tier"))
-    territory = django_filters.ModelMultipleChoiceFilter(queryset=Territory.objects.all(), label=_("Territory"))
+    tier = InRangeModelMultipleChoiceFilter(queryset=Tier.objects.all(), label=_("Tier"))
+    territory = InRangeModelMultipleChoiceFilter(queryset=Territory.objects.all(), label=_("Territory"))
     country = django_filters.MultipleChoiceFilter(choices=list(countries), label=_("Country"))
     account_manager = django_filters.ModelChoiceFilter(queryset=_account_managers, label=_("Account manager"))
     mine = django_filters.BooleanFilter(method="only_mine", label=_("My partners"))

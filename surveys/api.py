@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import filters, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
@@ -328,10 +328,22 @@ class ResponseReceiptSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(help_text=_("Rounded down to the hour for anonymous surveys."))
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            {"type": "array", "items": {"type": "string"}},
+        ]
+    }
+)
+class AnswerErrorsField(serializers.JSONField):
+    """Messages by question id, or a plain list when `answers` itself is missing or not an object."""
+
+
 class ResponseErrorSerializer(serializers.Serializer):
     invitation = serializers.ListField(child=serializers.CharField(), required=False)
-    answers = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False, help_text=_("Messages by question id.")
+    answers = AnswerErrorsField(
+        required=False, help_text=_("Messages by question id; a list of messages when `answers` is missing or not an object.")
     )
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
 

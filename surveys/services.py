@@ -272,6 +272,8 @@ def _value_errors(question, value, *, complete):
     ids = value if isinstance(value, list) else [value]
     if question.kind == QuestionKind.SINGLE and len(ids) != 1:
         return [_("Choose one option.")]
+    if any(isinstance(choice_id, bool | float) for choice_id in ids):
+        return [_("Choose one of the options shown.")]  # int() would read true as 1 and 12.5 as 12
     try:
         ids = {int(choice_id) for choice_id in ids}
     except (TypeError, ValueError):

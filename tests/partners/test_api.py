@@ -8,6 +8,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -161,6 +163,17 @@ class TestManagerPartnerList:
         assert response.status_code == 400
         assert response["Content-Type"].startswith("application/json")
         assert param in response.json()
+
+    @pytest.mark.parametrize("param", ["tier", "territory"])
+    @pytest.mark.parametrize("value", ["28735873796110964228096", "-9223372036854775809"])
+    def test_filter_by_an_id_beyond_the_database_range_is_a_400(self, api, partner_a, param, value):
+        # Found by schemathesis: SQLite cannot even bind such a number (an OverflowError, a 500), so
+        # it must be refused before it reaches any query.
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get("/api/v1/partners/", {param: ["1", value]})
+        assert response.status_code == 400
+        assert not [query["sql"] for query in queries if value.lstrip("-") in query["sql"]]
+        assert response.json() == {param: [f"Select a valid choice. {value} is not one of the available choices."]}
 
 
 def _partner_payload(**overrides):

@@ -337,6 +337,15 @@ class TestSubmittingAnswers:
         assert response.status_code == 400
         assert list(response.json()["answers"]) == [str(q.nps.pk)]
 
+    def test_a_choice_id_that_is_no_whole_number_is_refused(self, api_a, q, invitation_a):
+        # Found while fuzzing: 12.5 went through int() as choice 12 and was recorded.
+        answers = q.answers(single=q.routers.pk + 0.5)
+        response = api_a.post("/api/v1/responses/", {"invitation": invitation_a.pk, "answers": answers}, format="json")
+
+        assert response.status_code == 400
+        assert response.json() == {"answers": {str(q.single.pk): ["Choose one of the options shown."]}}
+        assert not Response.objects.exists()
+
     def test_a_second_submission_and_a_closed_wave_are_400(self, api_a, q, invitation_a):
         payload = {"invitation": invitation_a.pk, "answers": q.answers()}
         assert api_a.post("/api/v1/responses/", payload, format="json").status_code == 201
@@ -357,6 +366,15 @@ class TestSubmittingAnswers:
 
         assert response.status_code == 400
         assert set(response.json()) == {"invitation", "answers"}
+
+    def test_the_documented_400_body_allows_a_shape_error_on_answers(self, api_a, client):
+        # Found by schemathesis: {"answers": ["This field is required."]} broke the documented
+        # "messages by question id" object.
+        body = api_a.post("/api/v1/responses/", {}, format="json").json()
+        assert body == {"invitation": ["This field is required."], "answers": ["This field is required."]}
+        schema = client.get("/api/schema/", {"format": "json"}).json()
+        documented = schema["components"]["schemas"]["ResponseError"]["properties"]["answers"]["oneOf"]
+        assert {"type": "array", "items": {"type": "string"}} in documented
 
     def test_another_partners_invitation_is_unknown(self, api_b, q, invitation_a, invitation_b):
         foreign = api_b.post("/api/v1/responses/", {"invitation": invitation_a.pk, "answers": q.answers()}, format="json")
