@@ -10,7 +10,7 @@ Public functions (keyword-only):
 - ``scores_finish(*, on_date) -> list`` the step after every chunk: the day's channel figures
   (``channel_day_refresh(*, on_date)``, stored in `ChannelDay`), then tier re-evaluation.
 - ``chunk_ranges(*, on_date, size, partner_ids=None) -> list[tuple[int, int]]`` id ranges of chunks.
-- ``recompute_lock_acquire() -> str | None`` / ``recompute_lock_release(*, token)``.
+- ``recompute_lock_acquire() -> str | None`` / ``recompute_lock_release(*, token) -> bool``.
 - ``score_model_current() -> ScoreModel`` the active version (creates v1 with the code's defaults
   when no version exists at all).
 - ``score_model_activate(*, score_model) -> ScoreModel`` / ``score_model_copy(*, score_model) -> ScoreModel``.
@@ -77,9 +77,14 @@ def recompute_lock_acquire():
 
 
 def recompute_lock_release(*, token):
-    # get-then-delete is not atomic, but only a run whose lock expired mid-way could lose its key to another.
-    if cache.get(LOCK_KEY) == token:
-        cache.delete(LOCK_KEY)
+    """True when the lock was this token's and is now free; a lock another run holds is left alone.
+
+    get-then-delete is not atomic, but only a run whose lock expired mid-way could lose its key to another.
+    """
+    if cache.get(LOCK_KEY) != token:
+        return False
+    cache.delete(LOCK_KEY)
+    return True
 
 
 # --- Score model -----------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ def nightly_recompute(*, on_date=None):
     """Beat (02:00): take the lock, fan the partners out in id-range chunks, finish when all are done.
 
     A second run while one holds the lock is skipped (logged). The finishing task releases the lock;
-    if a chunk fails for good, the lock expires after KPIS_LOCK_SECONDS.
+    if a chunk fails for good the chord never reaches it, so `recompute_failed` (the finishing
+    task's error callback) releases it instead and the next run need not wait KPIS_LOCK_SECONDS.
     """
     day = date.fromisoformat(on_date) if on_date else timezone.localdate()
     token = services.recompute_lock_acquire()
@@ -36,7 +37,7 @@ def nightly_recompute(*, on_date=None):
             finish.delay()
             return 0
         chunks = (recompute_chunk.si(on_date=day.isoformat(), first_id=first, last_id=last, model_id=model.pk) for first, last in ranges)
-        chord(group(chunks))(finish)
+        chord(group(chunks))(finish.on_error(recompute_failed.si(on_date=day.isoformat(), token=token)))
     except Exception:
         services.recompute_lock_release(token=token)
         raise
@@ -48,11 +49,16 @@ def recompute_chunk(*, on_date, first_id, last_id, model_id=None):
     """Score the partners with ids first_id..last_id (an upsert: safe to retry).
 
     Every chunk of a run scores with the model version the run started with (`model_id`), so a
-    version activated mid-run cannot make one night's snapshots differ from the single run.
+    version activated mid-run cannot make one night's snapshots differ from the single run. A
+    chunk that raises is logged with its id range, so the partners whose figures broke can be found.
     """
-    with scopes_disabled():
-        model = ScoreModel.objects.get(pk=model_id) if model_id is not None else None
-        result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id, model=model)
+    try:
+        with scopes_disabled():
+            model = ScoreModel.objects.get(pk=model_id) if model_id is not None else None
+            result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id, model=model)
+    except Exception as exc:
+        logger.exception("Loyalty-score chunk of partners %s..%s for %s failed: %r", first_id, last_id, on_date, exc)
+        raise
     return len(result.scores)
 
 
@@ -64,6 +70,18 @@ def finish_recompute(*, on_date, token):
             return len(services.scores_finish(on_date=date.fromisoformat(on_date)))
     finally:
         services.recompute_lock_release(token=token)
+
+
+@shared_task
+def recompute_failed(*, on_date, token):
+    """Error callback of the chord (a chunk or the finishing task failed): release this run's lock, never a newer run's."""
+    released = services.recompute_lock_release(token=token)
+    logger.error(
+        "Loyalty-score recompute for %s failed, tiers were not re-evaluated; %s",
+        on_date,
+        "lock released." if released else "the lock was no longer this run's and was left alone.",
+    )
+    return released
 
 
 @shared_task(**RETRY)

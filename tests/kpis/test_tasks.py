@@ -195,3 +195,114 @@ def test_the_chunked_run_through_a_real_worker_equals_the_single_run(redis_worke
     assert ScoreSnapshot.objects.filter(date=ON).count() == 5
     assert _snapshots(ON) == chunked
     assert _alerts() == chunked_alerts
+
+
+class ErrbackRuns:
+    """Set when the chord's error callback (`recompute_failed`) has run in the worker."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.retval = None
+
+    def __call__(self, sender=None, retval=None, **extra):
+        if sender.name == tasks.recompute_failed.name:
+            self.retval = retval
+            self.done.set()
+
+
+def _fail_chunk(monkeypatch, failing_first_id, before_raise=None):
+    """Make the chunk starting at `failing_first_id` raise inside the worker thread (a module attribute the task reads)."""
+    real = services.score_chunk_recompute
+
+    def score_chunk_recompute(*, first_id=None, **kwargs):
+        if first_id == failing_first_id:
+            if before_raise is not None:
+                before_raise()
+            raise ValueError("broken figures")
+        return real(first_id=first_id, **kwargs)
+
+    monkeypatch.setattr(services, "score_chunk_recompute", score_chunk_recompute)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_chunk_releases_the_lock_through_the_chord_error_callback(redis_worker, settings, monkeypatch, caplog):
+    settings.KPIS_CHUNK_SIZE = 2
+    ids = sorted(partner.pk for partner in _five_partners())
+    _fail_chunk(monkeypatch, ids[2])
+    runs, errback = WorkerRuns(), ErrbackRuns()
+    task_postrun.connect(runs, weak=False)
+    task_postrun.connect(errback, weak=False)
+    try:
+        with caplog.at_level(logging.ERROR, logger="kpis.tasks"):
+            assert tasks.nightly_recompute.delay(on_date=ON.isoformat()).get(timeout=30) == 3
+            assert errback.done.wait(timeout=30)
+    finally:
+        task_postrun.disconnect(runs)
+        task_postrun.disconnect(errback)
+
+    assert errback.retval is True
+    assert not runs.finished.is_set()  # the chord's finishing task never ran
+    assert cache.get(services.LOCK_KEY) is None
+    assert f"Loyalty-score chunk of partners {ids[2]}..{ids[3]} for 2026-06-15 failed: ValueError('broken figures')" in caplog.messages
+    assert "Loyalty-score recompute for 2026-06-15 failed, tiers were not re-evaluated; lock released." in caplog.messages
+    # The two other chunks ran to the end and kept their snapshots; the failing chunk wrote none.
+    assert sorted(_snapshots(ON)) == [ids[0], ids[1], ids[4]]
+
+    # The next run is not refused: it starts at once and, the chunk fixed, scores everyone.
+    monkeypatch.undo()
+    again = WorkerRuns()
+    task_postrun.connect(again, weak=False)
+    try:
+        assert tasks.nightly_recompute.delay(on_date=ON.isoformat()).get(timeout=30) == 3
+        assert again.finished.wait(timeout=30)
+    finally:
+        task_postrun.disconnect(again)
+    assert sorted(_snapshots(ON)) == ids
+    assert cache.get(services.LOCK_KEY) is None
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_chord_error_callback_leaves_a_newer_runs_lock_alone(redis_worker, settings, monkeypatch, caplog):
+    settings.KPIS_CHUNK_SIZE = 2
+    ids = sorted(partner.pk for partner in _five_partners())
+    newer = []
+
+    def lock_expires_and_another_run_takes_it():
+        cache.delete(services.LOCK_KEY)
+        newer.append(services.recompute_lock_acquire())
+
+    _fail_chunk(monkeypatch, ids[0], before_raise=lock_expires_and_another_run_takes_it)
+    errback = ErrbackRuns()
+    task_postrun.connect(errback, weak=False)
+    try:
+        with caplog.at_level(logging.ERROR, logger="kpis.tasks"):
+            assert tasks.nightly_recompute.delay(on_date=ON.isoformat()).get(timeout=30) == 3
+            assert errback.done.wait(timeout=30)
+    finally:
+        task_postrun.disconnect(errback)
+
+    assert errback.retval is False
+    assert newer[0] is not None
+    assert cache.get(services.LOCK_KEY) == newer[0]
+    assert (
+        "Loyalty-score recompute for 2026-06-15 failed, tiers were not re-evaluated; "
+        "the lock was no longer this run's and was left alone." in caplog.messages
+    )
+    assert sorted(_snapshots(ON)) == [ids[2], ids[3], ids[4]]
+    cache.delete(services.LOCK_KEY)
+
+
+@pytest.mark.django_db
+def test_a_failing_chunk_in_eager_mode_releases_the_lock_and_names_its_range(settings, monkeypatch, caplog):
+    settings.KPIS_CHUNK_SIZE = 2
+    ids = sorted(partner.pk for partner in _five_partners())
+    _fail_chunk(monkeypatch, ids[2])
+
+    with caplog.at_level(logging.ERROR, logger="kpis.tasks"), pytest.raises(ValueError, match="broken figures"):
+        tasks.nightly_recompute.delay(on_date=ON.isoformat())
+
+    assert f"Loyalty-score chunk of partners {ids[2]}..{ids[3]} for 2026-06-15 failed: ValueError('broken figures')" in caplog.messages
+    assert cache.get(services.LOCK_KEY) is None
+    assert services.recompute_lock_release(token="another-run") is False
