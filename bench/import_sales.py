@@ -297,6 +297,10 @@ STATEMENT_LABELS = [
     (r"^DELETE FROM partners_salesmonthdetail", "rollups: DELETE partners_salesmonthdetail of the months touched"),
     (r"^INSERT INTO partners_salesmonth \(", "rollups: INSERT partners_salesmonth (grouped)"),
     (r"^INSERT INTO partners_salesmonthdetail", "rollups: INSERT partners_salesmonthdetail (grouped, 3 joins)"),
+    (r"^INSERT INTO partners_customerfirstsale", "first sales: INSERT partners_customerfirstsale (first invoice per partner and customer)"),
+    (r"(pl_first_lost|FROM partners_customerfirstsale)", "first sales: pairs whose first month was touched"),
+    (r"^INSERT INTO partners_marketfirstsale", "first sales: INSERT partners_marketfirstsale (first month per partner and market)"),
+    (r"(pl_market_lost|FROM partners_marketfirstsale)", "first sales: markets whose first month was touched"),
     (r"^SELECT count\(\*\), count\(\*\) FILTER \(WHERE bad\) FROM pl_rows$", "count rows"),
     (r"^SELECT count\(\*\) FROM pl_errors$", "count errors"),
 ]
