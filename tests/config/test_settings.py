@@ -88,6 +88,19 @@ def test_settings_refuse_to_load_without_secret_key_when_debug_is_off():
 
 
 @needs_no_dotenv
+def test_offline_commands_run_without_secret_key_and_the_rest_refuse_clearly():
+    """`makemigrations --check` signs nothing, so it works in a bare shell; `migrate` still needs SECRET_KEY."""
+    bare = {"DEBUG": "false"}
+    offline = run(["manage.py", "makemigrations", "--check", "--dry-run"], **bare)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "No changes detected" in offline.stdout
+    refused = run(["manage.py", "migrate", "--plan"], **bare)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: Set the SECRET_KEY environment variable" in refused.stderr
+    assert "AppRegistryNotReady" not in refused.stderr
+
+
+@needs_no_dotenv
 def test_defaults_without_services_are_sqlite_and_eager_celery():
     script = (
         "import json, django; django.setup();"
