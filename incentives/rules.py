@@ -26,6 +26,7 @@ Arithmetic conventions (the same for every kind):
 - Money is rounded half-up to cents; points are rounded down to whole points.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -161,18 +162,23 @@ def to_decimal(raw):
     return value if value.is_finite() else None
 
 
-class RuleType:
+class RuleType(ABC):
+    """One rule kind: checks its parameters, says them in words, and turns a period's figures into lines."""
+
     kind = None
     reward_type = RewardType.CASH
 
+    @abstractmethod
     def validate(self, params):
-        raise NotImplementedError
+        """The cleaned parameters, or ValidationError keyed by parameter."""
 
+    @abstractmethod
     def explain(self, params):
-        raise NotImplementedError
+        """The rule in one translatable sentence, for managers and partners."""
 
+    @abstractmethod
     def compute(self, params, context):
-        raise NotImplementedError
+        """The earning lines for one partner and period (`context`)."""
 
     def progress(self, params, context):
         return []
