@@ -60,7 +60,8 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != RO
 sys.path.insert(0, str(ROOT))
 
 LARGE_DB, SMALL_DB = "partnerloop_bench_kpis", "partnerloop_bench_kpis_small"
-GENERATOR_VERSION = 3  # 2: partners_customerfirstsale (partners migration 0006) is filled; 3: partners_marketfirstsale (0007)
+# 2: partners_customerfirstsale (partners migration 0006) is filled; 3: partners_marketfirstsale (0007); 4: earning lines
+GENERATOR_VERSION = 4
 TERRITORIES, MANAGERS = 10, 25
 TIERS = [("Registered", 1), ("Silver", 2), ("Gold", 3), ("Platinum", 4)]
 CATEGORIES = ["Hardware", "Software licences", "Subscriptions", "Services", "Training", "Accessories"]
@@ -549,11 +550,40 @@ def phase_generate(*, db_name, spec):
             {"question": question.pk},
         )
         step(f"survey: {spec['answers']:,} NPS answers from {responders:,} partners over 8 waves")
+        lines = _generate_earnings(cursor, day=day)
+        step(f"incentives: a quarterly program over three years, {lines:,} earning lines (60% of the partners per quarter)")
         cursor.execute("CREATE TABLE bench_world (value jsonb)")
         cursor.execute("INSERT INTO bench_world VALUES (%s::jsonb)", [__import__("json").dumps(spec)])
         cursor.execute("VACUUM (ANALYZE)")
         step("VACUUM ANALYZE")
     return {"steps": steps}
+
+
+def _generate_earnings(cursor, *, day):
+    """A quarterly rebate program over the sales history, with cash (80%) or MDF lines for 60% of the
+    partners in each closed quarter, so incentive cost and ROI have data at scale."""
+    from incentives.models import Program, ProgramPeriod, ProgramStatus
+    from kpis.definitions import add_months, quarter_of
+
+    last = quarter_of(day)
+    first = add_months(last, -12)
+    program = Program.objects.create(name="Bench rebate", starts_on=first, ends_on=last - timedelta(days=1), status=ProgramStatus.ACTIVE)
+    quarters = [add_months(first, 3 * index) for index in range(12)]
+    ProgramPeriod.objects.bulk_create(
+        [ProgramPeriod(program=program, starts_on=start, ends_on=add_months(start, 3) - timedelta(days=1)) for start in quarters]
+    )
+    cursor.execute(
+        """
+        INSERT INTO incentives_earningline
+            (partner_id, program_id, period_id, kind, reward_type, amount, points, reason, detail, created_at)
+        SELECT p.id, pp.program_id, pp.id, 'normal', CASE WHEN random() < 0.8 THEN 'cash' ELSE 'mdf' END,
+               round((100 + random() * 2000)::numeric, 2), 0, 'Bench rebate', '{}'::jsonb, pp.ends_on + 5
+        FROM partners_partner p CROSS JOIN incentives_programperiod pp
+        WHERE pp.program_id = %s AND random() < 0.6
+        """,
+        [program.pk],
+    )
+    return cursor.rowcount
 
 
 def phase_history(*, db_name, spec):
@@ -941,6 +971,29 @@ def phase_naive(*, db_name, spec, territory_index=0, limit=1000):
 # --- Dashboards ------------------------------------------------------------------------------------
 
 
+def phase_cube(*, db_name, spec):
+    """The refresh of the overview's channel cube (as every 10 minutes and after the nightly scores):
+    time, queries, peak RSS; before the dashboards, which read it."""
+    django_setup(db_name)
+    from django.db import connection
+
+    from kpis import services
+
+    rss_start = _status_kb("VmRSS")
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        state = services.channel_cube_refresh()
+        seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "queries": counter.count,
+        "cells": state.cells,
+        "rss_start_kb": rss_start,
+        "rss_peak_kb": _status_kb("VmHWM"),
+    }
+
+
 def _timed(function, repeats=REPEATS):
     """(median seconds of `repeats` runs after one warm-up, queries of one run)."""
     from django.db import connection
@@ -964,6 +1017,7 @@ def phase_dashboards(*, db_name, spec, territory_index=None):
     from django.contrib.auth import get_user_model
     from django.test import Client, override_settings
     from django.urls import NoReverseMatch, reverse
+    from django.utils import timezone
     from django_scopes import scopes_disabled
 
     from kpis import definitions as kpi
@@ -990,7 +1044,8 @@ def phase_dashboards(*, db_name, spec, territory_index=None):
             "tier_distribution": lambda: selectors.tier_distribution(filters=filters),
             "score_distribution": lambda: selectors.score_distribution(on_date=day, filters=filters),
             "nps_trend": lambda: selectors.nps_trend(period_start=period_start, period_end=period_end, filters=filters),
-            "retention_cohorts": lambda: selectors.retention_cohorts(as_of=day, filters=filters),
+            # as the page asks for a preset period: as of today, the cube's build day
+            "retention_cohorts": lambda: selectors.retention_cohorts(as_of=timezone.localdate(), filters=filters),
             "movers": lambda: selectors.movers(on_date=day, filters=filters),
             "at_risk_list (all rows)": lambda: list(selectors.at_risk_list(on_date=day, filters=filters)),
             "partner_scorecard": lambda: selectors.partner_scorecard(partner=partner, on_date=day),
@@ -1112,6 +1167,12 @@ def report(args, specs, runs, facts):
         f"| per partner: recompute / naive | {per_partner * 1000:.2f} ms / {naive_per * 1000:.1f} ms | |",
         f"| naive loop extrapolated to {recompute['snapshots']:,} partners | {naive_per * recompute['snapshots']:,.0f} s | |",
         f"| recompute faster than the naive loop per partner (target >= 50x) | {naive_per / per_partner:.0f}x | |",
+        f"| channel cube refresh (every 10 minutes; the overview reads it) | {large['cube']['seconds']:.2f} s, "
+        f"{large['cube']['queries']} queries, {large['cube']['cells']:,} cells | {small['cube']['seconds']:.2f} s, "
+        f"{small['cube']['queries']} queries, {small['cube']['cells']:,} cells |",
+        f"| peak RSS of the cube refresh process (before the run) | "
+        f"{mb(large['cube']['rss_peak_kb'])} ({mb(large['cube']['rss_start_kb'])}) | "
+        f"{mb(small['cube']['rss_peak_kb'])} ({mb(small['cube']['rss_start_kb'])}) |",
         f"| recompute of D - 30 without any history (set-up, for reference) | {large['history']['seconds']:.2f} s | "
         f"{small['history']['seconds']:.2f} s |",
         "",
@@ -1168,6 +1229,8 @@ def measure(name, spec, *, naive=0, filtered=False):
             f"{name}: naive loop {run['naive']['seconds']:.1f} s for {run['naive']['partners']} partners ({_check(run['naive']['check'])})",
             flush=True,
         )
+    run["cube"] = in_child(phase_cube, db_name=name, spec=spec)
+    print(f"{name}: channel cube refresh {run['cube']['seconds']:.2f} s, {run['cube']['queries']} queries", flush=True)
     run["dashboards"] = in_child(phase_dashboards, db_name=name, spec=spec)
     print(f"{name}: dashboards timed (pages: {sorted(run['dashboards']['pages']) or 'none'})", flush=True)
     if filtered:

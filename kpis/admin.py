@@ -1,12 +1,15 @@
-"""Admin of kpis: score-model versions (edit, copy, activate), read-only snapshots, alerts."""
+"""Admin of kpis: score-model versions (edit, copy, activate), read-only snapshots, alerts, and the
+channel figures the dashboards read (read-only: they are rebuilt from the tables, never edited)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from partners.admin import ReadOnlyAdmin
+
 from . import services
-from .models import Alert, ScoreModel, ScoreSnapshot
+from .models import Alert, ChannelCube, ChannelDay, ChannelMonth, PartnerSet, ScoreModel, ScoreSnapshot
 
 RECIPE_FIELDS = ["weights", "parameters", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "alert_drop_days"]
 
@@ -52,21 +55,12 @@ class ScoreModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoreSnapshot)
-class ScoreSnapshotAdmin(admin.ModelAdmin):
+class ScoreSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["date", "partner", "score", "band", "score_model", "computed_at"]
     list_filter = ["band", "date", "score_model"]
     list_select_related = ["partner", "score_model"]
     search_fields = ["partner__name", "partner__external_id"]
     date_hierarchy = "date"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alert)
@@ -99,3 +93,32 @@ class AlertAdmin(admin.ModelAdmin):
         for alert in queryset:
             services.alert_acknowledge(alert=alert, user=request.user)
         self.message_user(request, gettext("Alerts acknowledged."))
+
+
+@admin.register(ChannelDay)
+class ChannelDayAdmin(ReadOnlyAdmin):
+    list_display = ["date", "partners", "median_score", "computed_at"]
+    date_hierarchy = "date"
+
+
+@admin.register(ChannelCube)
+class ChannelCubeAdmin(ReadOnlyAdmin):
+    list_display = ["built_at", "built_on", "first_month", "last_month", "partners", "cells", "seconds"]
+
+
+@admin.register(ChannelMonth)
+class ChannelMonthAdmin(ReadOnlyAdmin):
+    list_display = ["month", "partner_type", "tier_id", "territory_id", "account_manager_id", "revenue", "engagement_points", "nps_answers"]
+    list_filter = ["partner_type", "month"]
+    date_hierarchy = "month"
+
+
+@admin.register(PartnerSet)
+class PartnerSetAdmin(ReadOnlyAdmin):
+    list_display = ["name", "size"]
+    search_fields = ["name"]
+    exclude = ["bits"]
+
+    @admin.display(description=_("partners"))
+    def size(self, obj):
+        return int.from_bytes(bytes(obj.bits), "little").bit_count()

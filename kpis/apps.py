@@ -8,6 +8,10 @@ class KpisConfig(AppConfig):
     verbose_name = _("KPIs and loyalty score")
 
     def ready(self):
+        from partners.signals import rollups_changed
+
         from .schedules import ensure_schedules
+        from .tasks import refresh_channel_cube_after_import
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="kpis.ensure_schedules")
+        rollups_changed.connect(refresh_channel_cube_after_import, dispatch_uid="kpis.refresh_channel_cube_after_import")

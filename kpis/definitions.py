@@ -105,6 +105,11 @@ def add_months(day, months):
     return date(index // 12, index % 12 + 1, 1)
 
 
+def month_end(month):
+    """The last day of the month of `month`."""
+    return add_months(month.replace(day=1), 1) - timedelta(days=1)
+
+
 def day_start(day):
     """The aware start of a local calendar day: activity stamped before it belongs to earlier days."""
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -229,8 +234,9 @@ def _growth(current, previous):
     return None if not previous or previous <= 0 else (current - previous) / previous
 
 
-def sales_performance(*, period, by="partner", condition=EVERY):
-    """{key: {revenue, revenue_last_year, growth, share}} per partner, type, tier or territory; 2 queries.
+def sales_performance(*, period, by="partner", condition=EVERY, territory_share=True):
+    """{key: {revenue, revenue_last_year, growth, share}} per partner, type, tier or territory; 2 queries
+    (1 with territory_share=False: the partners' shares are left None for the caller to fill).
 
     revenue = sum of SalesMonth.revenue over the period's months (credit notes already netted);
     growth = (revenue - same months last year) / same months last year, None without last year's;
@@ -257,7 +263,10 @@ def sales_performance(*, period, by="partner", condition=EVERY):
             "growth": _growth(row["current"], row["last_year"]),
             "territory_id": row.get("partner__territory_id"),
         }
-    if by == "partner":
+    if by == "partner" and not territory_share:
+        for figures in result.values():
+            figures["share"] = None
+    elif by == "partner":
         totals = dict(
             SalesMonth.objects.filter(month__gte=period.start, month__lt=period.end, partner__territory__isnull=False)
             .values("partner__territory_id")
@@ -523,26 +532,57 @@ def incentive_cost(*, period, condition=EVERY):
     return {row["partner_id"]: {"cost": row["cost"], "points": row["points"]} for row in rows}
 
 
-def incentive_roi(*, period, condition=EVERY):
-    """Channel incentive ROI over `period`; 2 queries (one without participants).
+def incentive_participation(*, period, condition=EVERY):
+    """{partner_id: {month}}: the months of `period` a partner took part in an incentive program; one query.
 
-    participants = partners with an earning line; revenue = their rollup revenue over the period;
-    revenue_per_cost = revenue / cost; growth_per_cost = (revenue - their revenue over the same
-    months last year) / cost. Per-program ROI with a non-participant baseline is
-    incentives.selectors.program_roi.
+    A partner takes part in a month when it has an earning line of a program period covering
+    (part of) that month: the months it was being rewarded for.
+    """
+    months = defaultdict(set)
+    lines = (
+        EarningLine.objects.filter(condition, period__starts_on__lt=period.end, period__ends_on__gte=period.start)
+        .values_list("partner_id", "period__starts_on", "period__ends_on")
+        .distinct()
+    )
+    for partner_id, starts_on, ends_on in lines:
+        month = max(starts_on.replace(day=1), period.start)
+        while month <= ends_on and month < period.end:
+            months[partner_id].add(month)
+            month = add_months(month, 1)
+    return dict(months)
+
+
+def incentive_roi(*, period, condition=EVERY):
+    """Channel incentive ROI over `period`; 4 queries.
+
+    cost = `incentive_cost` of the period; revenue = the participants' rollup revenue in the
+    months they took part (`incentive_participation`); revenue_per_cost = revenue / cost;
+    growth_per_cost = (revenue - their revenue in the same months a year earlier) / cost. Per
+    program with a non-participant baseline: incentives.selectors.program_roi. Month by month, so
+    the channel cube can sum it.
     """
     costs = incentive_cost(period=period, condition=condition)
-    sales = channel_revenue(period=period, condition=condition & Q(partner_id__in=list(costs)))
+    participation = incentive_participation(period=period, condition=condition)
+    last_year = period.last_year()
+    rows = SalesMonth.objects.filter(
+        Q(month__gte=period.start, month__lt=period.end) | Q(month__gte=last_year.start, month__lt=last_year.end),
+        partner_id__in=list(participation),
+    ).values_list("partner_id", "month", "revenue")
+    revenue = last_year_revenue = ZERO
+    for partner_id, month, amount in rows:
+        if month in participation[partner_id]:
+            revenue += amount
+        if add_months(month, 12) in participation[partner_id]:
+            last_year_revenue += amount
     cost = sum((row["cost"] for row in costs.values()), ZERO)
-    revenue, last_year = sales["revenue"], sales["revenue_last_year"]
     return {
-        "participants": len(costs),
+        "participants": len(participation),
         "cost": cost,
         "points": sum(row["points"] for row in costs.values()),
         "revenue": revenue,
-        "revenue_last_year": last_year,
+        "revenue_last_year": last_year_revenue,
         "revenue_per_cost": revenue / cost if cost else None,
-        "growth_per_cost": (revenue - last_year) / cost if cost else None,
+        "growth_per_cost": (revenue - last_year_revenue) / cost if cost else None,
     }
 
 

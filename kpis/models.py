@@ -222,3 +222,83 @@ class ChannelDay(models.Model):
 
     def __str__(self):
         return f"{self.date}: {self.partners}"
+
+
+class ChannelCube(models.Model):
+    """The state of the channel cube (`ChannelMonth` cells and `PartnerSet` bitmaps): when it was built.
+
+    One row. The channel overview reads the cube instead of the rollups and activity tables, so
+    its cost depends on the number of cells, not of partners; `kpis.services.channel_cube_refresh`
+    rebuilds it as a whole inside one transaction (after the nightly recompute, after every sales
+    import, every 10 minutes by beat, and on demand), so a reader sees one build or the next.
+    """
+
+    built_at = models.DateTimeField(_("built at"))
+    built_on = models.DateField(_("built on"), help_text=_("The local day of the build: the sets named now are as of its end."))
+    first_month = models.DateField(_("first month"))
+    last_month = models.DateField(_("last month"))
+    partners = models.PositiveIntegerField(_("partners"), default=0)
+    cells = models.PositiveIntegerField(_("cells"), default=0)
+    seconds = models.DecimalField(_("seconds"), max_digits=9, decimal_places=3, default=0)
+
+    class Meta:
+        verbose_name = _("channel cube")
+        verbose_name_plural = _("channel cube")
+
+    def __str__(self):
+        return f"{self.built_at:%Y-%m-%d %H:%M}"
+
+
+class ChannelMonth(models.Model):
+    """One cell of the channel cube: the additive figures of one month for the partners sharing a type,
+    tier, territory and account manager (their current ones at the build). Ids are plain numbers, not
+    foreign keys: a cell is rebuilt with the cube, never edited, and outlives nothing it points at."""
+
+    month = models.DateField(_("month"))
+    partner_type = models.CharField(_("type"), max_length=20)
+    tier_id = models.BigIntegerField(_("tier"), null=True)
+    territory_id = models.BigIntegerField(_("territory"), null=True)
+    account_manager_id = models.BigIntegerField(_("account manager"), null=True)
+    revenue = models.DecimalField(_("revenue"), max_digits=18, decimal_places=2, default=0)
+    participant_revenue = models.DecimalField(_("revenue of incentive participants"), max_digits=18, decimal_places=2, default=0)
+    incentive_cost = models.DecimalField(_("incentive cost"), max_digits=18, decimal_places=2, default=0)
+    incentive_points = models.BigIntegerField(_("incentive points"), default=0)
+    new_customers = models.PositiveIntegerField(_("new customers"), default=0)
+    new_countries = models.PositiveIntegerField(_("new countries"), default=0)
+    new_categories = models.PositiveIntegerField(_("new categories"), default=0)
+    engagement_points = models.PositiveIntegerField(_("engagement points"), default=0)
+    nps_answers = models.PositiveIntegerField(_("NPS answers"), default=0)
+    nps_promoters = models.PositiveIntegerField(_("promoters"), default=0)
+    nps_passives = models.PositiveIntegerField(_("passives"), default=0)
+    nps_detractors = models.PositiveIntegerField(_("detractors"), default=0)
+
+    class Meta:
+        ordering = ["month"]
+        verbose_name = _("channel cube cell")
+        verbose_name_plural = _("channel cube cells")
+        indexes = [models.Index(fields=["month"], name="channel_month_month_idx")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.partner_type}/{self.tier_id}/{self.territory_id}/{self.account_manager_id}"
+
+
+class PartnerSet(models.Model):
+    """A set of partners of the channel cube as a bitmap: bit n (little-endian) set means partner n is in it.
+
+    Names: "active:YYYY-MM" / "retained:YYYY-MM" / "channel:YYYY-MM" at the end of that month,
+    the same with "now" at the end of the build day, "current" (status now, as the tier
+    distribution counts), "joined:YYYY-MM" (joined that month, by the build day), and the filter
+    sets "territory:<id>", "tier:<id>", "partner_type:<value>", "account_manager:<id>".
+    Retention and the partners in the channel pair two moments per partner, which no sum of cells
+    can give; an AND of two bitmaps and a bit count can, whatever the number of partners.
+    """
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    bits = models.BinaryField(_("bits"))
+
+    class Meta:
+        verbose_name = _("partner set")
+        verbose_name_plural = _("partner sets")
+
+    def __str__(self):
+        return self.name

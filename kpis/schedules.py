@@ -6,6 +6,7 @@ Created after migrate when missing; an existing schedule, possibly edited by an 
 SCHEDULES = {
     # name: (task, crontab minute, crontab hour)
     "KPIs: nightly loyalty-score recompute": ("kpis.tasks.nightly_recompute", "0", "2"),
+    "KPIs: channel overview figures refresh": ("kpis.tasks.refresh_channel_cube", "*/10", "*"),
 }
 
 

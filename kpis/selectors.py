@@ -36,9 +36,10 @@ touch (`definitions.Period`). Public functions (keyword-only):
 
 import statistics
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Floor
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -46,10 +47,11 @@ from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
 from partners.models import Partner, PartnerType, Territory, Tier
+from surveys.selectors import NpsFigures
 
+from . import cube, scoring
 from . import definitions as kpi
-from . import scoring
-from .models import Alert, Band, ChannelDay, ScoreSnapshot
+from .models import Alert, Band, ChannelCube, ChannelDay, ChannelMonth, PartnerSet, ScoreSnapshot
 
 ZERO = Decimal("0")
 
@@ -67,6 +69,11 @@ def _figure(value, previous):
 def latest_score_date(*, on_date):
     """The most recent day on or before `on_date` with snapshots (a night may have been skipped); one query."""
     return ScoreSnapshot.objects.filter(date__lte=on_date).aggregate(day=Max("date"))["day"]
+
+
+def _two_places(value):
+    """An average score to the snapshot's precision: the database's AVG and a stored sum / count then agree."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _growth(current, last_year):
@@ -104,7 +111,7 @@ def _period_figures(period, condition):
         "revenue": revenue,
         "growth": _growth(revenue, sales["revenue_last_year"]),
         "partners": len(kpi.partners_in_channel(on_date=period.last_day, condition=condition)),
-        "average_score": scores["average"],
+        "average_score": _two_places(scores["average"]),
         "at_risk": scores["at_risk"],
         "nps": _nps(period, condition),
         "new_customers": expansion["new_customers"],
@@ -116,8 +123,9 @@ def _period_figures(period, condition):
     }
 
 
-def channel_overview(*, period_start, period_end, filters=None):
-    """Headline KPIs of the channel for the months of the period and the same length before; ~26 queries."""
+def channel_overview_direct(*, period_start, period_end, filters=None):
+    """`channel_overview` computed straight from the rollups and activity tables (the definitions);
+    ~26 queries whose time grows with the partners. The cube must give the same figures (tests)."""
     period = kpi.Period.from_dates(period_start, period_end)
     previous = period.previous()
     condition = kpi.partner_q(filters=filters)
@@ -126,6 +134,147 @@ def channel_overview(*, period_start, period_end, filters=None):
     return {
         "period": period,
         "previous_period": previous,
+        "kpis": {name: _figure(value, previous_figures[name]) for name, value in current_figures.items()},
+    }
+
+
+# --- The channel cube (kpis.cube): what the overview reads ----------------------------------------
+
+
+def channel_cube_state():
+    """The cube's last build (`ChannelCube`) or None before the first; one query."""
+    return ChannelCube.objects.filter(pk=1).first()
+
+
+def _set_key(state, kind, month):
+    """The stored set of `kind` at the end of `month`: outside the cube's months the sets do not change."""
+    if state is None:
+        return None
+    month = min(max(month.replace(day=1), kpi.add_months(state.first_month, -1)), state.last_month)
+    return f"{kind}:{cube.month_key(month)}"
+
+
+def _sets(names):
+    rows = PartnerSet.objects.filter(name__in=[name for name in names if name]).values_list("name", "bits")
+    return {name: cube.as_int(bits) for name, bits in rows}
+
+
+def _filter_set_names(filters):
+    names = []
+    for key in cube.FILTER_SETS:
+        value = (filters or {}).get(key)
+        if value not in (None, "", []):
+            names += [f"{key}:{item}" for item in (value if isinstance(value, list | tuple) else [value])]
+    return names
+
+
+def _mask(filters, sets):
+    """The partners of the filters as a bitmap (AND over the filters of the OR of their values); None: all."""
+    mask = None
+    for key in cube.FILTER_SETS:
+        value = (filters or {}).get(key)
+        if value in (None, "", []):
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        union = 0
+        for item in values:
+            union |= sets.get(f"{key}:{item}", 0)
+        mask = union if mask is None else mask & union
+    return mask
+
+
+def _count(bits, mask):
+    return (bits if mask is None else bits & mask).bit_count()
+
+
+def _cells_by_month(*, start, end, filters, group=None):
+    """{(month, group value): {measure: sum}} of the cube's cells of months [start, end); one query."""
+    fields = ["month", *([group] if group else [])]
+    rows = (
+        ChannelMonth.objects.filter(kpi.partner_filter_q(filters), month__gte=start, month__lt=end)
+        .values(*fields)
+        .annotate(**{name: Sum(name) for name in cube.MEASURES})
+        .order_by()
+    )
+    return {(row.pop("month"), row.pop(group) if group else None): row for row in rows}
+
+
+def _sum(cells, period, name):
+    return sum((values[name] for (month, _group), values in cells.items() if period.start <= month < period.end), 0)
+
+
+def _cube_period_figures(period, cells, sets, mask, state, filters, day_figures):
+    revenue = _sum(cells, period, "revenue")
+    last_year = _sum(cells, period.last_year(), "revenue")
+    answers = _sum(cells, period, "nps_answers")
+    promoters, detractors = _sum(cells, period, "nps_promoters"), _sum(cells, period, "nps_detractors")
+    cost = _sum(cells, period, "incentive_cost")
+    active_at_start = sets.get(_set_key(state, "active", kpi.add_months(period.start, -1)), 0)
+    active_at_end = sets.get(_set_key(state, "active", period.last_day), 0)
+    started = _count(active_at_start, mask)
+    scores = day_figures(period.last_day)
+    return {
+        "revenue": Decimal(revenue),
+        "growth": _growth(Decimal(revenue), Decimal(last_year)),
+        "partners": _count(sets.get(_set_key(state, "channel", period.last_day), 0), mask),
+        "average_score": _two_places(scores["average"]),
+        "at_risk": scores["at_risk"],
+        "nps": Decimal(100 * (promoters - detractors)) / Decimal(answers) if answers else None,
+        "new_customers": _sum(cells, period, "new_customers"),
+        "new_countries": _sum(cells, period, "new_countries"),
+        "engagement_points": _sum(cells, period, "engagement_points"),
+        "incentive_cost": Decimal(cost),
+        "incentive_revenue_per_cost": Decimal(_sum(cells, period, "participant_revenue")) / Decimal(cost) if cost else None,
+        "retention": Decimal(_count(active_at_start & active_at_end, mask)) / Decimal(started) if started else None,
+    }
+
+
+def _score_summaries(days, filters):
+    """{day: {"average", "at_risk", "scored"}} of the latest scores on or before each day; 3-4 queries.
+
+    Unfiltered, the stored channel figures of the scored day (`ChannelDay`) give them."""
+    latest = {day: latest_score_date(on_date=day) for day in days}
+    scored_days = {day for day in latest.values() if day is not None}
+    stored = {}
+    if not filters and scored_days:
+        rows = ChannelDay.objects.filter(date__in=scored_days).values("date", "partners", "score_sum", "bands")
+        stored = {row["date"]: row for row in rows}
+    summaries = {}
+    for scored in scored_days:
+        row = stored.get(scored)
+        if row is None:
+            summaries[scored] = ScoreSnapshot.objects.filter(kpi.partner_q(filters=filters), date=scored).aggregate(
+                average=Avg("score"), at_risk=Count("id", filter=Q(band=Band.AT_RISK)), scored=Count("id")
+            )
+        else:
+            average = row["score_sum"] / row["partners"] if row["partners"] else None
+            summaries[scored] = {"average": average, "at_risk": row["bands"].get(Band.AT_RISK, 0), "scored": row["partners"]}
+    empty = {"average": None, "at_risk": 0, "scored": 0}
+    return {day: summaries[scored] if scored else empty for day, scored in latest.items()}
+
+
+def channel_overview(*, period_start, period_end, filters=None):
+    """Headline KPIs of the channel for the months of the period and the same length before, each
+    {"value", "previous", "change"}: read from the channel cube, so ~8 queries whose time does not
+    grow with the partners. Equal to `channel_overview_direct` for the cube's build (tests)."""
+    period = kpi.Period.from_dates(period_start, period_end)
+    previous = period.previous()
+    state = channel_cube_state()
+    cells = _cells_by_month(start=previous.last_year().start, end=period.end, filters=filters)
+    names = _filter_set_names(filters)
+    for each in (period, previous):
+        names += [_set_key(state, "active", kpi.add_months(each.start, -1)), _set_key(state, "active", each.last_day)]
+        names += [_set_key(state, "channel", each.last_day)]
+    sets = _sets(names)
+    mask = _mask(filters, sets)
+    summaries = _score_summaries([period.last_day, previous.last_day], filters)
+    current_figures, previous_figures = (
+        _cube_period_figures(each, cells, sets, mask, state, filters, summaries.get) for each in (period, previous)
+    )
+    return {
+        "period": period,
+        "previous_period": previous,
+        "built_at": state.built_at if state else None,
         "kpis": {name: _figure(value, previous_figures[name]) for name, value in current_figures.items()},
     }
 
@@ -139,28 +288,38 @@ def _labels(by, keys):
 
 
 def revenue_trend(*, period_start, period_end, by="partner_type", filters=None):
-    """Monthly revenue per partner type, tier or territory; 2 queries (figures, labels)."""
+    """Monthly revenue per partner type, tier or territory, from the channel cube; 2 queries (cells, labels)."""
     period = kpi.Period.from_dates(period_start, period_end)
-    figures = kpi.revenue_by_month(period=period, by=by, condition=kpi.partner_q(filters=filters))
-    keys = sorted({key for key, _month in figures}, key=lambda key: (key is None, str(key)))
+    group = {"partner_type": "partner_type", "tier": "tier_id", "territory": "territory_id"}[by]
+    cells = _cells_by_month(start=period.start, end=period.end, filters=filters, group=group)
+    figures = {key: values["revenue"] for key, values in cells.items() if values["revenue"]}
+    keys = {key for _month, key in figures}
     labels = _labels(by, keys) if keys else {}
+    keys = sorted(keys, key=lambda key: (key is None, str(labels[key]).casefold(), str(key)))
     return {
         "months": period.months,
         "series": [
-            {"key": key, "label": labels[key], "values": [figures.get((key, month), ZERO) for month in period.months]} for key in keys
+            {"key": key, "label": labels[key], "values": [figures.get((month, key), ZERO) for month in period.months]} for key in keys
         ],
     }
 
 
 def tier_distribution(*, filters=None):
-    """Partners in the channel (current status) per current tier, lowest rank first; one query."""
-    rows = (
-        Partner.objects.filter(kpi.partner_filter_q(filters), status__in=kpi.IN_CHANNEL)
-        .values("tier_id", "tier__name", "tier__rank")
-        .annotate(count=Count("id"))
-        .order_by(F("tier__rank").asc(nulls_first=True))
-    )
-    return [{"tier_id": row["tier_id"], "label": row["tier__name"] or "—", "count": row["count"]} for row in rows]
+    """Partners in the channel now (current status) per current tier, lowest rank first, from the cube's
+    sets; 2 queries. Partners without a tier are counted under "—" first."""
+    tiers = list(Tier.objects.order_by("rank", "name").values_list("pk", "name"))
+    sets = _sets(["current", *_filter_set_names(filters), *[f"tier:{pk}" for pk, _name in tiers]])
+    mask = _mask(filters, sets)
+    current = sets.get("current", 0) if mask is None else sets.get("current", 0) & mask
+    rows, tiered = [], 0
+    for pk, name in tiers:
+        members = sets.get(f"tier:{pk}", 0)
+        tiered |= members
+        count = (current & members).bit_count()
+        if count:
+            rows.append({"tier_id": pk, "label": name, "count": count})
+    untiered = (current & ~tiered).bit_count()
+    return ([{"tier_id": None, "label": "—", "count": untiered}] if untiered else []) + rows
 
 
 def score_distribution(*, on_date, filters=None, bucket=10):
@@ -179,17 +338,20 @@ def score_distribution(*, on_date, filters=None, bucket=10):
 
 
 def nps_trend(*, period_start, period_end, filters=None):
-    """Channel NPS per month of the non-anonymous survey answers; one query. NPS None for a month without answers."""
+    """Channel NPS per month of the non-anonymous survey answers, from the channel cube; one query.
+    NPS None for a month without answers."""
     period = kpi.Period.from_dates(period_start, period_end)
-    months = kpi.nps_by_month(period=period, condition=kpi.partner_q(filters=filters))
+    cells = _cells_by_month(start=period.start, end=period.end, filters=filters)
     trend = []
     for month in period.months:
-        figures = months.get(month)
+        values = cells.get((month, None))
+        count = values["nps_answers"] if values else 0
+        figures = NpsFigures(count, values["nps_promoters"], values["nps_passives"], values["nps_detractors"]) if count else None
         trend.append(
             {
                 "month": month,
                 "nps": figures.score if figures else None,
-                "count": figures.count if figures else 0,
+                "count": count,
                 "promoters": figures.promoters if figures else 0,
                 "detractors": figures.detractors if figures else 0,
             }
@@ -198,7 +360,45 @@ def nps_trend(*, period_start, period_end, filters=None):
 
 
 def retention_cohorts(*, as_of, filters=None, quarters=8):
-    return kpi.cohort_retention(as_of=as_of, condition=kpi.partner_q(filters=filters), quarters=quarters)
+    """`definitions.cohort_retention` from the cube's sets; 2 queries. The cube holds statuses at
+    month ends and at the end of its build day, so another `as_of` is computed from the tables."""
+    state = channel_cube_state()
+    if state is None or (as_of != kpi.month_end(as_of) and as_of != state.built_on):
+        return kpi.cohort_retention(as_of=as_of, condition=kpi.partner_q(filters=filters), quarters=quarters)
+    first = kpi.add_months(kpi.quarter_of(as_of), -3 * (quarters - 1))
+    cohorts = [kpi.add_months(first, 3 * index) for index in range(quarters)]
+
+    def status_key(day):
+        return f"retained:{cube.NOW}" if day == state.built_on else _set_key(state, "retained", day)
+
+    names = [f"joined:{cube.month_key(kpi.add_months(cohort, offset))}" for cohort in cohorts for offset in range(3)]
+    moments = {}
+    for cohort in cohorts:
+        offset = 0
+        while True:
+            quarter_end = kpi.add_months(cohort, 3 * (offset + 1)) - timedelta(days=1)
+            if quarter_end > as_of and offset > 0:
+                break
+            moments.setdefault(cohort, []).append(min(quarter_end, as_of))
+            if quarter_end >= as_of:
+                break
+            offset += 1
+    names += [status_key(day) for days in moments.values() for day in days]
+    sets = _sets(names + _filter_set_names(filters))
+    mask = _mask(filters, sets)
+    result = []
+    for cohort in cohorts:
+        members = 0
+        for offset in range(3):
+            if kpi.add_months(cohort, offset) <= as_of:
+                members |= sets.get(f"joined:{cube.month_key(kpi.add_months(cohort, offset))}", 0)
+        members = members if mask is None else members & mask
+        size = members.bit_count()
+        if not size:
+            continue
+        curve = [Decimal((members & sets.get(status_key(day), 0)).bit_count()) / Decimal(size) for day in moments[cohort]]
+        result.append({"cohort": cohort, "label": f"{cohort.year}-Q{(cohort.month - 1) // 3 + 1}", "size": size, "curve": curve})
+    return result
 
 
 def _scored_on(day, condition):
@@ -206,24 +406,45 @@ def _scored_on(day, condition):
 
 
 def movers(*, on_date, days=30, limit=10, filters=None):
-    """Biggest risers and fallers between the latest snapshot and the one `days` earlier; 3 queries."""
+    """Biggest risers and fallers between the latest scored day and the channel's latest scored day
+    `days` or more before it; 4 queries.
+
+    The two days' snapshots are joined in the database (a hash join of two index ranges) and only
+    the movers' rows are loaded, where a per-partner look-up of each earlier score costs one index
+    probe per partner. Partners without a snapshot on both days are not movers.
+    """
     day = latest_score_date(on_date=on_date)
-    if day is None:
-        return {"date": None, "since": None, "top": [], "bottom": []}
-    since = day - timedelta(days=days)
-    earlier = ScoreSnapshot.objects.filter(partner_id=OuterRef("partner_id"), date__lte=since).order_by("-date").values("score")[:1]
-    snapshots = (
-        _scored_on(day, kpi.partner_q(filters=filters))
-        .annotate(previous=Subquery(earlier))
-        .filter(previous__isnull=False)
-        .annotate(change=F("score") - F("previous"))
+    since = latest_score_date(on_date=day - timedelta(days=days)) if day else None
+    if since is None:
+        return {"date": day, "since": None, "top": [], "bottom": []}
+    where, params = "", [since, day]
+    condition = kpi.partner_filter_q(filters)
+    if condition:
+        subquery, subquery_params = Partner.objects.filter(condition).values("pk").query.sql_with_params()
+        where, params = f" AND latest.partner_id IN ({subquery})", [*params, *subquery_params]
+    table = ScoreSnapshot._meta.db_table
+    pairs = f"""
+        SELECT latest.id, latest.partner_id, earlier.score AS previous, latest.score - earlier.score AS change
+        FROM {table} latest JOIN {table} earlier ON earlier.partner_id = latest.partner_id AND earlier.date = %s
+        WHERE latest.date = %s{where}
+    """
+    sql = f"""
+        SELECT * FROM (SELECT id, previous, change FROM ({pairs}) up WHERE change > 0 ORDER BY change DESC, partner_id LIMIT %s) top
+        UNION ALL
+        SELECT * FROM (SELECT id, previous, change FROM ({pairs}) down WHERE change < 0 ORDER BY change, partner_id LIMIT %s) bottom
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, *params, limit])
+        rows = cursor.fetchall()
+    snapshots = ScoreSnapshot.objects.select_related("partner", "partner__tier", "partner__account_manager").in_bulk(
+        [snapshot_id for snapshot_id, _previous, _change in rows]
     )
-    return {
-        "date": day,
-        "since": since,
-        "top": list(snapshots.filter(change__gt=0).order_by("-change", "partner_id")[:limit]),
-        "bottom": list(snapshots.filter(change__lt=0).order_by("change", "partner_id")[:limit]),
-    }
+    top, bottom = [], []
+    for snapshot_id, previous, change in rows:
+        snapshot = snapshots[snapshot_id]
+        snapshot.previous, snapshot.change = previous, change
+        (top if change > 0 else bottom).append(snapshot)
+    return {"date": day, "since": since, "top": top, "bottom": bottom}
 
 
 def at_risk_list(*, on_date, filters=None):
@@ -302,6 +523,15 @@ def channel_component_medians(*, on_date):
     return {name: (components.get(name) or {}).get("median") for name in kpi.COMPONENTS}
 
 
+def territory_revenue(*, territory_id, period):
+    """Revenue of every partner of a territory over the period's months, from the channel cube; one query.
+
+    The denominator of a partner's share of its territory: summed from the rollups it grows with
+    the territory's partners, from the cube it is the territory's cells of the period."""
+    cells = ChannelMonth.objects.filter(territory_id=territory_id, month__gte=period.start, month__lt=period.end)
+    return cells.aggregate(total=Sum("revenue"))["total"]
+
+
 def partner_scorecard(*, partner, on_date):
     """Every KPI of one partner, its latest score, trend and the words for its latest change; ~16 queries.
 
@@ -326,7 +556,10 @@ def partner_scorecard(*, partner, on_date):
     if snapshot and previous:
         moves = scoring.moved_components(snapshot.components, previous.components)
         explanation = scoring.explain_change(score=snapshot.score, previous_score=previous.score, moves=moves)
-    sales = kpi.sales_performance(period=period, condition=condition).get(partner.pk)
+    sales = kpi.sales_performance(period=period, condition=condition, territory_share=False).get(partner.pk)
+    if sales is not None:
+        total = territory_revenue(territory_id=partner.territory_id, period=period) if partner.territory_id else None
+        sales["share"] = sales["revenue"] / total if total and total > 0 else None
     satisfaction = kpi.satisfaction(on_date=on_date, partner_ids=[partner.pk]).get(partner.pk)
     return {
         "partner": partner,
@@ -377,7 +610,7 @@ def channel_score_aggregates(*, on_date, min_partners=PORTAL_MIN_PARTNERS):
     result["partners"] = figures["partners"]
     if figures["partners"] >= min_partners:
         result["median_score"] = figures["median_score"]
-        result["average_score"] = (figures["score_sum"] / figures["partners"]).quantize(Decimal("0.01"))
+        result["average_score"] = (figures["score_sum"] / figures["partners"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     for name in kpi.COMPONENTS:
         entry = figures["components"].get(name) or {}
         result["components"][name] = entry.get("median") if entry.get("present", 0) >= min_partners else None

@@ -15,9 +15,12 @@ Public functions (keyword-only):
   when no version exists at all).
 - ``score_model_activate(*, score_model) -> ScoreModel`` / ``score_model_copy(*, score_model) -> ScoreModel``.
 - ``alert_acknowledge(*, alert, user) -> Alert``.
+- ``channel_cube_refresh(*, today=None) -> ChannelCube`` rebuild the overview's channel cube
+  (`kpis.cube`) from the tables, in one transaction.
 """
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,12 +35,13 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
 
 from partners.models import Partner
 
+from . import cube, scoring, selectors
 from . import definitions as kpi
-from . import scoring, selectors
-from .models import Alert, AlertKind, ChannelDay, ScoreModel, ScoreSnapshot
+from .models import Alert, AlertKind, ChannelCube, ChannelDay, ChannelMonth, PartnerSet, ScoreModel, ScoreSnapshot
 
 LOCK_KEY = "kpis:scores-recompute-lock"
 
@@ -401,3 +405,40 @@ def alert_acknowledge(*, alert, user):
     Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(acknowledged_at=timezone.now(), acknowledged_by=user)
     alert.refresh_from_db()
     return alert
+
+
+# --- The channel cube --------------------------------------------------------------------------------
+
+
+def channel_cube_refresh(*, today=None):
+    """Rebuild the channel cube (`kpis.cube`) from the tables as they are now; about 20 queries.
+
+    The figures are read first, then every cell and set is replaced in one transaction that
+    starts by locking the cube's state row, so two refreshes write one after the other and a
+    reader sees one whole build, never half of one.
+    """
+    started = time.monotonic()
+    today = today or timezone.localdate()
+    with scopes_disabled():
+        figures = cube.compute(today=today)
+    dimensions = ("month", *cube.DIMENSIONS)
+    cells = [ChannelMonth(**dict(zip(dimensions, key, strict=True)), **values) for key, values in figures.cells.items()]
+    sets = [PartnerSet(name=name, bits=bytes(bits)) for name, bits in figures.sets.items()]
+    state = {
+        "built_at": timezone.now(),
+        "built_on": today,
+        "first_month": figures.first_month,
+        "last_month": figures.last_month,
+        "partners": figures.partners,
+        "cells": len(cells),
+    }
+    with transaction.atomic():
+        ChannelCube.objects.get_or_create(pk=1, defaults=state)
+        ChannelCube.objects.select_for_update().get(pk=1)
+        ChannelMonth.objects.all().delete()
+        PartnerSet.objects.all().delete()
+        ChannelMonth.objects.bulk_create(cells, batch_size=2000)
+        PartnerSet.objects.bulk_create(sets, batch_size=200)
+        state["seconds"] = Decimal(str(round(time.monotonic() - started, 3)))
+        ChannelCube.objects.filter(pk=1).update(**state)
+    return ChannelCube.objects.get(pk=1)

@@ -1,10 +1,12 @@
-"""Celery tasks of kpis: the nightly recompute as a chord of chunk tasks, and alert e-mails."""
+"""Celery tasks of kpis: the nightly recompute as a chord of chunk tasks, the channel cube refresh, alert e-mails."""
 
 import logging
 from datetime import date
 
 from celery import chord, group, shared_task
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -12,6 +14,8 @@ from . import notifications, services
 from .models import ScoreModel
 
 logger = logging.getLogger(__name__)
+CUBE_LOCK_KEY = "kpis:channel-cube-refresh"
+CUBE_QUEUED_KEY = "kpis:channel-cube-refresh-queued"
 RETRY = {"autoretry_for": (ConnectionError, OSError), "retry_backoff": True, "max_retries": 5}
 
 
@@ -67,9 +71,25 @@ def finish_recompute(*, on_date, token):
     """After every chunk: re-evaluate tiers, then release the lock."""
     try:
         with scopes_disabled():
-            return len(services.scores_finish(on_date=date.fromisoformat(on_date)))
+            changes = len(services.scores_finish(on_date=date.fromisoformat(on_date)))
     finally:
         services.recompute_lock_release(token=token)
+    refresh_channel_cube.delay()
+    return changes
+
+
+@shared_task
+def refresh_channel_cube():
+    """Rebuild the overview's channel cube: every 10 minutes (beat), after the nightly scores, after a
+    sales import, and when a manager asks. A refresh that finds another one running is skipped (logged)."""
+    cache.delete(CUBE_QUEUED_KEY)
+    if not cache.add(CUBE_LOCK_KEY, "1", timeout=getattr(settings, "KPIS_CUBE_LOCK_SECONDS", 600)):
+        logger.info("Channel cube refresh skipped: another refresh is running.")
+        return "skipped"
+    try:
+        return services.channel_cube_refresh().cells
+    finally:
+        cache.delete(CUBE_LOCK_KEY)
 
 
 @shared_task
@@ -88,3 +108,14 @@ def recompute_failed(*, on_date, token):
 def notify_alert(*, alert_id):
     with scopes_disabled():
         notifications.alert_raised(alert_id=alert_id)
+
+
+def refresh_channel_cube_after_import(sender, **kwargs):
+    """Receiver of `partners.signals.rollups_changed`: refresh the cube once the import has committed,
+    one refresh however many batches the import rebuilt (until a queued refresh starts)."""
+
+    def enqueue():
+        if cache.add(CUBE_QUEUED_KEY, "1", timeout=300):
+            refresh_channel_cube.delay()
+
+    transaction.on_commit(enqueue)

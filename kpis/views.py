@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -111,8 +112,9 @@ class Overview:
 
     def __init__(self, *, start, end, filters, today, preset):
         self.start, self.end, self.filters, self.today = start, end, filters, today
-        # Score sections show the latest scores: today's for a preset period, the end's for custom dates.
-        self.as_of = min(end, today) if preset == CUSTOM else today
+        # Score sections show the latest scores: today's for a preset period, for custom dates those
+        # of the end of the period's last month (sales figures cover whole months too).
+        self.as_of = min(kpi.month_end(end), today) if preset == CUSTOM else today
         self.trend_start = min(start.replace(day=1), kpi.add_months(end.replace(day=1), -(TREND_MONTHS - 1)))
 
     @cached_property
@@ -162,7 +164,7 @@ class Overview:
 
     @cached_property
     def cohorts(self):
-        return selectors.retention_cohorts(as_of=min(self.end, self.today), filters=self.filters)
+        return selectors.retention_cohorts(as_of=min(kpi.month_end(self.end), self.today), filters=self.filters)
 
     @cached_property
     def movers(self):
@@ -330,6 +332,8 @@ class OverviewView(ManagerRequiredMixin, View):
 
     def get(self, request):
         today = timezone.localdate()
+        if selectors.channel_cube_state() is None:
+            services.channel_cube_refresh(today=today)  # the very first visit: later ones read the last build
         data = request.GET.copy()
         data.setdefault("period", QUARTER)
         form = OverviewFilterForm(data, today=today)
@@ -363,8 +367,25 @@ class OverviewView(ManagerRequiredMixin, View):
             "chart_data": overview.chart_data(),
             "querystring": params.urlencode(),
             "exports": EXPORTS,
+            "cube": selectors.channel_cube_state(),
         }
         return render(request, "kpis/overview.html", context)
+
+
+class CubeRefreshView(ManagerRequiredMixin, View):
+    """POST: rebuild the overview's figures now (a Celery job) instead of waiting for the next 10-minute refresh."""
+
+    permission_required = "kpis.view_scoresnapshot"
+
+    def post(self, request):
+        from .tasks import refresh_channel_cube
+
+        transaction.on_commit(refresh_channel_cube.delay)
+        messages.success(request, _("The channel figures are being refreshed; reload the page in a minute to see them."))
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            target = reverse("kpis:overview")
+        return redirect(target)
 
 
 # --- the scorecard ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.db.models import Count, DecimalField, F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
 from ..models import CustomerFirstSale, MarketDimension, MarketFirstSale, Sale, SalesMonth, SalesMonthDetail
+from ..signals import rollups_changed
 
 ZERO = Value(0, output_field=DecimalField(max_digits=20, decimal_places=4))
 
@@ -69,6 +70,7 @@ def refresh_from_affected_table(cursor):
     )
     refresh_first_sales_from_affected_table(cursor)
     refresh_market_firsts_from_affected_table(cursor)
+    rollups_changed.send(sender=SalesMonth)
 
 
 def refresh_first_sales_from_affected_table(cursor):
@@ -185,6 +187,7 @@ def refresh(pairs):
     SalesMonthDetail.objects.bulk_create(details, batch_size=1000)
     refresh_first_sales(pairs)
     refresh_market_firsts({partner_id for partner_id, _month in pairs})
+    rollups_changed.send(sender=SalesMonth)
 
 
 def refresh_first_sales(pairs):

@@ -45,12 +45,14 @@ def test_query_counts_do_not_grow_with_partners(django_assert_max_num_queries):
     _many(3, territory, tier)
     services.scores_recompute(on_date=ON - timedelta(days=30))
     services.scores_recompute(on_date=ON)
+    services.channel_cube_refresh()
     partner = ScoreSnapshot.objects.filter(date=ON).first().partner
     with CaptureQueriesContext(connection) as small:
         _read_everything(partner)
     _many(27, territory, tier)
     services.scores_recompute(on_date=ON - timedelta(days=30))
     services.scores_recompute(on_date=ON)
+    services.channel_cube_refresh()
     with CaptureQueriesContext(connection) as large:
         _read_everything(partner)
     assert len(large.captured_queries) == len(small.captured_queries)
@@ -63,6 +65,7 @@ def test_channel_overview_headline_against_previous_period():
     SalesMonthFactory(partner=partner, month=date(2025, 10, 1), revenue=Decimal("200"))
     SalesMonthFactory(partner=partner, month=date(2025, 1, 1), revenue=Decimal("150"))
     PartnerFactory(joined_on=date(2024, 1, 1))  # another territory: filtered out
+    services.channel_cube_refresh()
     overview = selectors.channel_overview(period_start=date(2026, 1, 1), period_end=date(2026, 3, 31), filters={"territory": territory.pk})
     revenue = overview["kpis"]["revenue"]
     assert (revenue["value"], revenue["previous"], revenue["change"]) == (Decimal("300"), Decimal("200"), Decimal("100"))
@@ -73,6 +76,7 @@ def test_channel_overview_headline_against_previous_period():
 def test_revenue_trend_by_type():
     partner = PartnerFactory(partner_type="msp")
     SalesMonthFactory(partner=partner, month=date(2026, 2, 1), revenue=Decimal("70"))
+    services.channel_cube_refresh()
     trend = selectors.revenue_trend(period_start=date(2026, 1, 1), period_end=date(2026, 3, 31), by="partner_type")
     assert trend["months"] == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert trend["series"] == [{"key": "msp", "label": "Managed service provider", "values": [0, Decimal("70"), 0]}]

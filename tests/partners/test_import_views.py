@@ -68,6 +68,11 @@ def _upload_and_run(client, django_capture_on_commit_callbacks, **kwargs):
     return response, callbacks
 
 
+def _import_callbacks(callbacks):
+    """The commit callbacks the upload registered; the import itself adds the KPI overview's refresh."""
+    return [callback for callback in callbacks if "ImportCreateView" in callback.__qualname__]
+
+
 def _counts(html):
     """{label: figure} of the result's count boxes."""
     boxes = re.findall(r'<div class="fs-4">([^<]*)</div><div class="small[^"]*">([^<]*)</div>', html)
@@ -109,7 +114,7 @@ def test_uploading_a_good_sales_file_imports_it_and_shows_the_result(
     job = ImportJob.objects.get()
     assert response.status_code == 302
     assert response.url == reverse("partners:import_detail", args=[job.pk])
-    assert len(callbacks) == 1
+    assert len(_import_callbacks(callbacks)) == 1
     assert (job.entity, job.channel, job.created_by, job.file_name) == ("sales", "upload", manager_user, "sales.csv")
     assert job.status == ImportStatus.SUCCEEDED, job.message
     assert (job.rows_total, job.rows_created, job.rows_updated, job.rows_rejected) == (3, 3, 0, 0)
@@ -465,7 +470,7 @@ def test_a_file_just_within_the_limit_is_imported_as_before(manager_client, sale
     response, callbacks = _upload_and_run(manager_client, django_capture_on_commit_callbacks)
 
     assert response.status_code == 302
-    assert len(callbacks) == 1
+    assert len(_import_callbacks(callbacks)) == 1
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.SUCCEEDED, job.message
     with job.file.open("rb") as stored:

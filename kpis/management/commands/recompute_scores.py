@@ -37,6 +37,7 @@ class Command(BaseCommand):
                 )
             except ValidationError as error:
                 raise CommandError(" ".join(error.messages)) from error
+            services.channel_cube_refresh()  # tiers may have moved: the overview shows them now, not in 10 minutes
         if self.stderr.isatty():
             self.stderr.write("")
         self.stdout.write(

@@ -67,6 +67,7 @@ class Command(BaseCommand):
                 scored += 1
                 snapshots += result.snapshots
                 alerts += result.alerts
+            services.channel_cube_refresh(today=today)  # the overview's figures include the demo world at once
         if options["verbosity"] >= 1:
             self.stdout.write(
                 self.style.SUCCESS(
