@@ -156,7 +156,11 @@ class ScoreSnapshot(models.Model):
             models.UniqueConstraint(fields=["partner", "date"], name="score_snapshot_partner_date_unique"),
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="score_snapshot_score_range"),
         ]
-        indexes = [models.Index(fields=["date", "score"], name="score_snapshot_date_score_idx")]
+        indexes = [
+            models.Index(fields=["date", "score"], name="score_snapshot_date_score_idx"),
+            # the nightly alert check aggregates a window of days per partner from this index alone
+            models.Index(fields=["date", "partner", "score"], name="score_snapshot_window_idx"),
+        ]
 
     def __str__(self):
         return f"{self.partner_id} {self.date}: {self.score}"

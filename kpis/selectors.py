@@ -40,6 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import Floor
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -478,12 +479,12 @@ def channel_day_figures(*, on_date):
     """{"partners", "median_score", "score_sum", "bands", "histogram", "components"} of the snapshots of
     `on_date`, computed from them; one query (what `services.channel_day_refresh` stores).
 
-    The database reads each component's normalised value out of the JSON, so no document is decoded
-    in Python; an absent component (normalised null) is left out of its median.
+    The database reads each component's normalised value out of the JSON as text, so no document is
+    decoded in Python; an absent component (normalised null) is left out of its median.
     """
-    fields = [f"components__{name}__normalised" for name in kpi.COMPONENTS]
+    fields = {f"normalised_{name}": KT(f"components__{name}__normalised") for name in kpi.COMPONENTS}
     with scopes_disabled():
-        rows = list(ScoreSnapshot.objects.filter(date=on_date).values_list("score", "band", *fields).order_by())
+        rows = list(ScoreSnapshot.objects.filter(date=on_date).annotate(**fields).values_list("score", "band", *fields).order_by())
     scores = [row[0] for row in rows]
     histogram = [0] * 101
     bands = {}
@@ -492,7 +493,7 @@ def channel_day_figures(*, on_date):
         bands[band] = bands.get(band, 0) + 1
     components = {}
     for index, name in enumerate(kpi.COMPONENTS, start=2):
-        values = [float(row[index]) for row in rows if row[index] is not None]
+        values = [float(row[index]) for row in rows if row[index] not in (None, "null")]  # SQLite's ->> gives "null" text
         components[name] = {"median": statistics.median(values) if values else None, "present": len(values)}
     return {
         "date": on_date,

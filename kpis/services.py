@@ -23,15 +23,14 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -237,32 +236,42 @@ def _snapshots_write(scores, *, model, on_date, now):
 
 def _earlier_scores(condition, *, on_date, window_start):
     """{partner_id: [{partner_id, date, score}, oldest first]}: of the snapshots before `on_date`,
-    the most recent one and the drop window's highest (the latest of equal ones); one query.
+    the most recent one and the drop window's highest (every day it was reached); 2 queries.
 
-    Those two are all `_alert_plans` compares with, so a night reads at most two rows per partner
-    instead of alert_drop_days: the window's rows are ranked in the database. A partner without
-    a snapshot in the window gets its most recent older one, an index lookup on (partner, date)
-    in a UNION ALL of its own, so a year of daily history is not read to find it.
+    Those are all `_alert_plans` compares with, so a night reads about two rows per partner
+    instead of alert_drop_days: the window's latest day and highest score per partner are
+    aggregated in the database (an index-only scan of (date, partner, score)) and joined back to
+    the window. A partner without a snapshot in the window gets its most recent older one, an index
+    lookup on (partner, date), so a year of daily history is not read to find it.
     """
     fields = ("partner_id", "date", "score")
+    window_sql, window_params = (
+        ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date).values(*fields).order_by().query.sql_with_params()
+    )
+    sql = f"""
+        SELECT w.partner_id, w.date, w.score
+        FROM ({window_sql}) w
+        JOIN (SELECT partner_id, MAX(date) AS last, MAX(score) AS peak FROM ({window_sql}) x GROUP BY partner_id) a
+            ON a.partner_id = w.partner_id
+        WHERE w.date = a.last OR w.score = a.peak
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*window_params, *window_params])
+        rows = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
     latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("pk"), date__lt=on_date).order_by("-date").values("pk")[:1]
     previous = Partner.objects.filter(kpi.partner_q_to(condition, "id")).values(snapshot=Subquery(latest))
-    by_partner = [F("partner_id")]
-    window = (
-        ScoreSnapshot.objects.filter(condition, date__gte=window_start, date__lt=on_date)
-        .annotate(
-            peak=Window(RowNumber(), partition_by=by_partner, order_by=[F("score").desc(), F("date").desc()]),
-            last=Window(RowNumber(), partition_by=by_partner, order_by=[F("date").desc()]),
-        )
-        .filter(Q(peak=1) | Q(last=1))
-        .values(*fields)
-        .order_by()
-    )
-    older = ScoreSnapshot.objects.filter(condition, pk__in=previous, date__lt=window_start).values(*fields).order_by()
+    rows += ScoreSnapshot.objects.filter(condition, pk__in=previous, date__lt=window_start).values(*fields).order_by()
     earlier = {}
-    for row in window.union(older, all=True).order_by("date"):
+    for row in sorted(rows, key=lambda row: row["date"]):
+        row["date"] = _as_date(row["date"])
+        row["score"] = Decimal(str(row["score"]))
         earlier.setdefault(row["partner_id"], []).append(row)
     return earlier
+
+
+def _as_date(value):
+    """A date from a raw cursor: SQLite answers with text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _alert_plans(item, earlier, raised, dropped, *, model, on_date, window_start):

@@ -97,9 +97,9 @@ def test_recompute_query_count_does_not_grow_with_partners(django_assert_num_que
     services.score_model_current()
     _many(3)
     # model, partners in channel, sales history, new customers, new countries and categories (one query: MarketFirstSale), interactions,
-    # certifications, cases, satisfaction, earlier snapshots, earlier alerts, savepoint, upsert, release,
-    # then the day's channel figures: read the snapshots, upsert ChannelDay
-    with django_assert_num_queries(17) as small:
+    # certifications, cases, satisfaction, earlier snapshots (the window's latest and peak, older ones), earlier alerts,
+    # savepoint, upsert, release, then the day's channel figures: read the snapshots, upsert ChannelDay
+    with django_assert_num_queries(18) as small:
         services.scores_recompute(on_date=ON)
     _many(27)
     ScoreSnapshot.objects.all().delete()
