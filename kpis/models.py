@@ -263,8 +263,8 @@ class ChannelMonth(models.Model):
     tier_id = models.BigIntegerField(_("tier"), null=True)
     territory_id = models.BigIntegerField(_("territory"), null=True)
     account_manager_id = models.BigIntegerField(_("account manager"), null=True)
-    revenue = models.DecimalField(_("revenue"), max_digits=18, decimal_places=2, default=0)
-    participant_revenue = models.DecimalField(_("revenue of incentive participants"), max_digits=18, decimal_places=2, default=0)
+    revenue = models.DecimalField(_("revenue"), max_digits=22, decimal_places=4, default=0)  # as the rollups
+    participant_revenue = models.DecimalField(_("revenue of incentive participants"), max_digits=22, decimal_places=4, default=0)
     incentive_cost = models.DecimalField(_("incentive cost"), max_digits=18, decimal_places=2, default=0)
     incentive_points = models.BigIntegerField(_("incentive points"), default=0)
     new_customers = models.PositiveIntegerField(_("new customers"), default=0)

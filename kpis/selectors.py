@@ -5,7 +5,10 @@ lists of ids; a PartnerType value). Periods are dates; sales figures cover the w
 touch (`definitions.Period`). Public functions (keyword-only):
 
 - ``channel_overview(*, period_start, period_end, filters=None) -> dict`` headline KPIs, each
-  {"value", "previous", "change"} against the previous period of the same length.
+  {"value", "previous", "change"} against the previous period of the same length, read from the
+  channel cube (`kpis.cube`); ``channel_overview_direct`` computes the same from the tables.
+- ``channel_cube_state() -> ChannelCube | None`` when the cube was last built.
+- ``territory_revenue(*, territory_id, period) -> Decimal | None`` a territory's revenue, from the cube.
 - ``revenue_trend(*, period_start, period_end, by="partner_type", filters=None) -> dict``
   {"months": [date], "series": [{"key", "label", "values": [Decimal]}]}; by: partner_type, tier, territory.
 - ``tier_distribution(*, filters=None) -> list`` [{"tier_id", "label", "count"}] of partners in the channel.
@@ -204,7 +207,8 @@ def _sum(cells, period, name):
     return sum((values[name] for (month, _group), values in cells.items() if period.start <= month < period.end), 0)
 
 
-def _cube_period_figures(period, cells, sets, mask, state, filters, day_figures):
+def _cube_period_figures(period, cells, sets, mask, state, scores):
+    """The headline figures of one period from the cube's cells and sets; `scores` the period end's score summary."""
     revenue = _sum(cells, period, "revenue")
     last_year = _sum(cells, period.last_year(), "revenue")
     answers = _sum(cells, period, "nps_answers")
@@ -213,7 +217,6 @@ def _cube_period_figures(period, cells, sets, mask, state, filters, day_figures)
     active_at_start = sets.get(_set_key(state, "active", kpi.add_months(period.start, -1)), 0)
     active_at_end = sets.get(_set_key(state, "active", period.last_day), 0)
     started = _count(active_at_start, mask)
-    scores = day_figures(period.last_day)
     return {
         "revenue": Decimal(revenue),
         "growth": _growth(Decimal(revenue), Decimal(last_year)),
@@ -270,7 +273,7 @@ def channel_overview(*, period_start, period_end, filters=None):
     mask = _mask(filters, sets)
     summaries = _score_summaries([period.last_day, previous.last_day], filters)
     current_figures, previous_figures = (
-        _cube_period_figures(each, cells, sets, mask, state, filters, summaries.get) for each in (period, previous)
+        _cube_period_figures(each, cells, sets, mask, state, summaries[each.last_day]) for each in (period, previous)
     )
     return {
         "period": period,

@@ -19,6 +19,8 @@ Public functions (keyword-only):
   (`kpis.cube`) from the tables, in one transaction.
 """
 
+import csv
+import io
 import json
 import time
 import uuid
@@ -455,6 +457,29 @@ def alert_acknowledge(*, alert, user):
 # --- The channel cube --------------------------------------------------------------------------------
 
 
+def _cells_write(cells):
+    """Insert the cube's cells ({(month, *dimensions): {measure: value}}); one COPY on PostgreSQL.
+
+    There the rows are streamed as CSV into COPY (35,000 cells: about 0.2 s, where bound
+    parameters cost 2 s); elsewhere the ORM's bulk insert.
+    """
+    columns = ["month", *cube.DIMENSIONS, *cube.MEASURES]
+    rows = [(*key, *(values[name] for name in cube.MEASURES)) for key, values in cells.items()]
+    if connection.vendor != "postgresql":
+        ChannelMonth.objects.bulk_create([ChannelMonth(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=2000)
+        return
+    buffer = io.StringIO()
+    # Every text is quoted, so an empty type stays empty; None is written "" too, which FORCE_NULL
+    # turns into NULL in the nullable id columns only.
+    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
+    buffer.seek(0)
+    quoted = {name: connection.ops.quote_name(ChannelMonth._meta.get_field(name).column) for name in columns}
+    nullable = ", ".join(quoted[name] for name in columns if ChannelMonth._meta.get_field(name).null)
+    table = connection.ops.quote_name(ChannelMonth._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table} ({', '.join(quoted.values())}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))", buffer)
+
+
 def channel_cube_refresh(*, today=None):
     """Rebuild the channel cube (`kpis.cube`) from the tables as they are now; about 20 queries.
 
@@ -466,8 +491,6 @@ def channel_cube_refresh(*, today=None):
     today = today or timezone.localdate()
     with scopes_disabled():
         figures = cube.compute(today=today)
-    dimensions = ("month", *cube.DIMENSIONS)
-    cells = [ChannelMonth(**dict(zip(dimensions, key, strict=True)), **values) for key, values in figures.cells.items()]
     sets = [PartnerSet(name=name, bits=bytes(bits)) for name, bits in figures.sets.items()]
     state = {
         "built_at": timezone.now(),
@@ -475,14 +498,14 @@ def channel_cube_refresh(*, today=None):
         "first_month": figures.first_month,
         "last_month": figures.last_month,
         "partners": figures.partners,
-        "cells": len(cells),
+        "cells": len(figures.cells),
     }
     with transaction.atomic():
         ChannelCube.objects.get_or_create(pk=1, defaults=state)
         ChannelCube.objects.select_for_update().get(pk=1)
         ChannelMonth.objects.all().delete()
         PartnerSet.objects.all().delete()
-        ChannelMonth.objects.bulk_create(cells, batch_size=2000)
+        _cells_write(figures.cells)
         PartnerSet.objects.bulk_create(sets, batch_size=200)
         state["seconds"] = Decimal(str(round(time.monotonic() - started, 3)))
         ChannelCube.objects.filter(pk=1).update(**state)

@@ -614,3 +614,15 @@ def test_the_overview_reads_the_same_number_of_queries_for_3_and_12_partners(dja
     for filters in (None, {"territory": territory.pk, "account_manager": manager.pk}):
         with django_assert_num_queries(counts[str(filters)]):
             _read_overviews(filters)
+
+
+def test_cells_keep_the_rollups_precision_and_empty_dimensions():
+    """Rollup revenue has four decimals (sales lines do); a cell must not round it, and a partner without
+    tier, territory or manager lands in a cell with those empty, not in none."""
+    partner = PartnerFactory(joined_on=date(2024, 1, 1), tier=None, territory=None, account_manager=None)
+    SalesMonthFactory(partner=partner, month=date(2025, 3, 1), revenue=Decimal("1000.1234"))
+    SalesMonthFactory(partner=partner, month=date(2025, 4, 1), revenue=Decimal("0.0001"))
+    services.channel_cube_refresh()
+    overview = selectors.channel_overview(period_start=date(2025, 3, 1), period_end=date(2025, 4, 30))
+    assert overview["kpis"]["revenue"]["value"] == Decimal("1000.1235")
+    assert set(ChannelMonth.objects.values_list("tier_id", "territory_id", "account_manager_id")) == {(None, None, None)}
