@@ -327,12 +327,20 @@ def tier_distribution(*, filters=None):
 
 
 def score_distribution(*, on_date, filters=None, bucket=10):
-    """Latest snapshots on or before `on_date` in score buckets of `bucket` points, and per band; 3 queries."""
+    """Latest snapshots on or before `on_date` in score buckets of `bucket` points, and per band; 2-3 queries
+    (for the whole channel the day's `ChannelDay`, which the recompute stored)."""
     day = latest_score_date(on_date=on_date)
     edges = list(range(0, 100, bucket))
     result = {"date": day, "buckets": [{"from": low, "to": min(low + bucket, 100), "count": 0} for low in edges], "bands": {}}
     if day is None:
         return result
+    if not filters:
+        stored = ChannelDay.objects.filter(date=day).values("histogram", "bands").first()
+        if stored is not None:  # the whole channel: the day's stored histogram per score point (exact, one row)
+            for point, count in enumerate(stored["histogram"]):
+                result["buckets"][min(point // bucket, len(edges) - 1)]["count"] += count
+            result["bands"] = {band: count for band, count in stored["bands"].items() if count}
+            return result
     snapshots = ScoreSnapshot.objects.filter(kpi.partner_q(filters=filters), date=day)
     for row in snapshots.annotate(slot=Floor(F("score") / bucket)).values("slot").annotate(n=Count("id")).order_by():
         index = min(int(row["slot"]), len(edges) - 1)

@@ -32,6 +32,7 @@ from .forms import CUSTOM, QUARTER, OverviewFilterForm
 from .models import Alert, ScoreModel
 
 ALERTS_SHOWN = 25
+AT_RISK_SHOWN = 25  # the lowest scores; the CSV export lists every partner at risk
 ALERT_DAYS = 30  # "recent alerts": raised in the 30 days up to the scores' date
 TREND_MONTHS = 12  # trend charts show at least the 12 months up to the end of the period
 SCORECARD_TREND_DAYS = 180
@@ -173,6 +174,10 @@ class Overview:
     @cached_property
     def at_risk(self):
         return list(selectors.at_risk_list(on_date=self.as_of, filters=self.filters))
+
+    def at_risk_lowest(self, limit):
+        """The `limit` lowest scores at risk, for the page (the export reads `at_risk`, every one)."""
+        return list(selectors.at_risk_list(on_date=self.as_of, filters=self.filters)[:limit])
 
     @cached_property
     def alerts_since(self):
@@ -361,7 +366,8 @@ class OverviewView(ManagerRequiredMixin, View):
             "nps": overview.nps,
             "cohorts": overview.cohorts,
             "movers": overview.movers,
-            "at_risk": overview.at_risk,
+            "at_risk": overview.at_risk_lowest(AT_RISK_SHOWN),
+            "at_risk_shown": AT_RISK_SHOWN,
             "alerts": overview.alerts(limit=ALERTS_SHOWN),
             "alerts_shown": ALERTS_SHOWN,
             "chart_data": overview.chart_data(),

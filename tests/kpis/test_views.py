@@ -358,4 +358,9 @@ def test_page_query_counts_do_not_grow_with_the_partners(manager_client):
     services.channel_cube_refresh()
     large = [_count(manager_client, url) for url in urls]
     assert small == large
-    assert len(manager_client.get(urls[0]).context["at_risk"]) == 30
+    page = manager_client.get(urls[0])
+    assert len(page.context["at_risk"]) == 25  # the lowest 25 on the page, with the total and a pointer to the CSV
+    assert page.context["scores"]["bands"]["at_risk"] == 30
+    assert "the 25 lowest scores; the CSV lists every one" in page.content.decode()
+    export = manager_client.get(urls[0], {"export": "at_risk"})
+    assert len(export.content.decode().strip().splitlines()) == 1 + 30
