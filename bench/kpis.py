@@ -31,8 +31,8 @@ Reported in one run, every phase in a fresh process (multiprocessing, spawn) aft
 - the floor: one hand-written INSERT ... SELECT ... ON CONFLICT statement computing the same raw
   components, normalisation, weights, score and band for every partner and writing the snapshots
   (not the alerts), checked against the recompute's snapshots; at both sizes. Recompute and floor
-  run in turn three times, each from the same state (VACUUM ANALYZE, CHECKPOINT), and the medians
-  are compared, with every round's ratio;
+  run in turn three times (the floor first in the second round), each from the same state (VACUUM
+  ANALYZE, CHECKPOINT), and the medians are compared, with every round's ratio;
 - the channel cube refresh the overview reads (time, queries, cells, peak RSS);
 - the naive loop a hurried implementation writes: per partner, one ORM query per KPI figure, its
   earlier snapshots and alerts, and an update_or_create, on --naive partners (one territory of the
@@ -1231,13 +1231,17 @@ def build(server, name, spec, reuse):
 def measure(name, spec, *, naive=0, filtered=False):
     run = {}
     run["history"] = in_child(phase_history_seconds, db_name=name, spec=spec)
-    # Recompute and floor in turn, RECOMPUTE_ROUNDS times, each in a fresh process from the same state
+    # Recompute and floor in turn, RECOMPUTE_ROUNDS times (the floor first in even rounds), each in a fresh process from the same state
     # (VACUUM ANALYZE, CHECKPOINT): the medians are reported, with every round's ratio, since one
     # round on this shared machine can be off by half.
     recomputes, floors = [], []
     for round_number in range(1, RECOMPUTE_ROUNDS + 1):
-        recomputes.append(in_child(phase_recompute, db_name=name, spec=spec, keep=True))
-        floors.append(in_child(phase_floor, db_name=name, spec=spec))
+        if round_number % 2:  # alternate which goes first, so neither always meets the caches the other left
+            recomputes.append(in_child(phase_recompute, db_name=name, spec=spec, keep=True))
+            floors.append(in_child(phase_floor, db_name=name, spec=spec))
+        else:
+            floors.append(in_child(phase_floor, db_name=name, spec=spec))
+            recomputes.append(in_child(phase_recompute, db_name=name, spec=spec, keep=True))
         print(
             f"{name}: round {round_number}: recompute {recomputes[-1]['seconds']:.2f} s, {recomputes[-1]['queries']} queries; "
             f"floor {floors[-1]['seconds']:.2f} s ({_check(floors[-1]['check'])})",
