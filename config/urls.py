@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include("partners.api_urls")),
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("incentives.api_urls")),
+    path("api/v1/", include("kpis.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),

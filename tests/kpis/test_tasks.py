@@ -119,6 +119,17 @@ def test_the_beat_schedule_exists_after_migrate_and_names_a_registered_task():
     assert entry.task in celery_app.tasks
 
 
+@pytest.mark.django_db
+def test_the_channel_cube_refresh_runs_every_ten_minutes_after_migrate():
+    entry = PeriodicTask.objects.get(name="KPIs: channel overview figures refresh")
+
+    assert entry.enabled
+    assert (entry.crontab.minute, entry.crontab.hour, entry.crontab.day_of_week) == ("*/10", "*", "*")
+    celery_app.loader.import_default_modules()
+    assert entry.task == "kpis.tasks.refresh_channel_cube"
+    assert entry.task in celery_app.tasks
+
+
 # A real worker: the beat task, its chunk tasks and the chord's finishing task cross Redis.
 
 

@@ -139,6 +139,12 @@ API_COVERAGE = {
     "/api/v1/redemptions/{id}/approve/": "API_MANAGER_ONLY_ROUTES",
     "/api/v1/redemptions/{id}/reject/": "API_MANAGER_ONLY_ROUTES",
     "/api/v1/redemptions/{id}/fulfil/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/scores/": "API_LIST_ROUTES",
+    "/api/v1/scores/{id}/": "API_DETAIL_ROUTES",
+    "/api/v1/score-alerts/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/score-alerts/{id}/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/score-alerts/{id}/acknowledge/": "API_MANAGER_ONLY_ROUTES",
+    "/api/v1/kpis/overview/": "API_MANAGER_ONLY_ROUTES",
 }
 
 # Not owned by one partner, but a partner user sees only part of them (customers: those that bought

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from incentives import services as incentive_services
 from incentives.models import Payout, PayoutStatus, PointsBalance, Redemption, RedemptionStatus, Reward
-from kpis.models import ScoreSnapshot
+from kpis.models import Alert, AlertKind, ScoreSnapshot
 from kpis.services import score_model_current
 from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
@@ -88,6 +88,7 @@ API_DETAIL_ROUTES = {
     "/api/v1/payouts/{id}/": "payout",
     "/api/v1/rewards/{id}/": "reward",
     "/api/v1/redemptions/{id}/": "redemption",
+    "/api/v1/scores/{id}/": "snapshot",
 }
 
 # API list routes of partner-owned objects: schema path -> kind of object listed.
@@ -106,6 +107,7 @@ API_LIST_ROUTES = {
     "/api/v1/payouts/": "payout",
     "/api/v1/rewards/": "reward",
     "/api/v1/redemptions/": "redemption",
+    "/api/v1/scores/": "snapshot",
 }
 
 
@@ -139,6 +141,14 @@ def _idea_got_a_reply(objects, response):
 
 def _idea_was_merged(objects, response):
     assert Idea.objects.get(pk=objects["idea"].pk).merged_into_id == objects["other_idea"].pk
+
+
+def _alert_was_acknowledged(objects, response):
+    assert Alert.objects.get(pk=objects["alert"].pk).acknowledged_at is not None
+
+
+def _overview_has_figures(objects, response):
+    assert "revenue" in response.json()["kpis"]
 
 
 def _payout_is(kind, status):
@@ -195,6 +205,10 @@ API_MANAGER_ONLY_ROUTES = {
         lambda objects: {},
         _redemption_is("redemption", RedemptionStatus.FULFILLED),
     ),
+    "/api/v1/score-alerts/": ("get", None, lambda objects: None, lambda objects, response: None),
+    "/api/v1/score-alerts/{id}/": ("get", "alert", lambda objects: None, lambda objects, response: None),
+    "/api/v1/score-alerts/{id}/acknowledge/": ("post", "alert", lambda objects: {}, _alert_was_acknowledged),
+    "/api/v1/kpis/overview/": ("get", None, lambda objects: None, _overview_has_figures),
 }
 
 
@@ -281,7 +295,10 @@ def _score_objects(partner, score):
     snapshot = ScoreSnapshot.objects.create(
         partner=partner, date=timezone.localdate(), score_model=score_model_current(), score=Decimal(score), band="watch", components={}
     )
-    return {"snapshot": snapshot}
+    alert = Alert.objects.create(
+        partner=partner, date=timezone.localdate(), kind=AlertKind.BELOW_THRESHOLD, score=Decimal(score), message="Loyalty score is low."
+    )
+    return {"snapshot": snapshot, "alert": alert}
 
 
 def _sale(partner, external_id, customer):
