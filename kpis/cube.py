@@ -3,11 +3,12 @@
 The overview sums a period's figures over every partner of the filters. Read from the rollups and
 activity tables, that costs time in proportion to the partners; read from cells, one per month and
 (type, tier, territory, account manager), it costs time in proportion to the cells, which stop
-growing once every combination is used. `compute()` reads the tables once, per partner and
-month, with the definitions' filters (`kpis.definitions`), and adds each partner's figures to its
-cell; `kpis.services.channel_cube_refresh` stores the result. Figures that pair two moments of the
-same partner (retention, the partners in the channel, cohorts) cannot be summed over cells: they
-are bitmaps of partner ids, combined with AND and counted.
+growing once every combination is used. `compute()` reads each table once with the definitions'
+filters (`kpis.definitions`), grouped by month and cell in the database (portal logins, which
+count distinct days per partner, per partner and month); `kpis.services.channel_cube_refresh`
+stores the result. Figures that pair two moments of the same partner (retention, the partners in
+the channel, cohorts) cannot be summed over cells: they are bitmaps of partner ids, combined with
+AND and counted.
 
 Every function here reads across partners on purpose: only the managers' overview reads the cube.
 """
@@ -125,7 +126,7 @@ def _grouped(queryset, partner, month, **aggregates):
 
 
 def compute(*, today):
-    """Every cell and set of the cube from the tables as they are; a fixed number of queries (about 12)."""
+    """Every cell and set of the cube from the tables as they are; a fixed number of queries (14)."""
     first, last = _bounds(today)
     partner_cells = {row[0]: row[1:] for row in Partner.objects.values_list("pk", *DIMENSIONS).order_by().iterator(chunk_size=10_000)}
     cells = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
@@ -186,10 +187,10 @@ def _engagement(partner_cells):
     Activities and certifications are counted per cell in the database; portal logins count distinct
     days per partner, so they are counted per partner and month and added to the partner's cell.
     """
-    rows = []
-    for name, kinds in kpi.ENGAGEMENT_KINDS.items():
-        counted = _grouped(Interaction.objects.filter(kind__in=kinds), "partner", TruncMonth("occurred_at"), n=Count("id"))
-        rows += [(key, {"engagement_points": row["n"] * kpi.ENGAGEMENT_POINTS[name]}) for key, row in counted]
+    kinds = [kind for group in kpi.ENGAGEMENT_KINDS.values() for kind in group]
+    counts = {name: Count("id", filter=Q(kind__in=group)) for name, group in kpi.ENGAGEMENT_KINDS.items()}
+    counted = _grouped(Interaction.objects.filter(kind__in=kinds), "partner", TruncMonth("occurred_at"), **counts)
+    rows = [(key, {"engagement_points": sum(row[name] * kpi.ENGAGEMENT_POINTS[name] for name in counts)}) for key, row in counted]
     certified = _grouped(Certification.objects.all(), "partner", TruncMonth("earned_on"), n=Count("id"))
     rows += [(key, {"engagement_points": row["n"] * kpi.ENGAGEMENT_POINTS["certifications"]}) for key, row in certified]
     logins = (
@@ -201,6 +202,8 @@ def _engagement(partner_cells):
     )
     points = kpi.ENGAGEMENT_POINTS["portal_logins"]
     for partner_id, month, days in logins:
+        if partner_id not in partner_cells:
+            continue  # created while the cube was being read: the next refresh counts it
         rows.append(((kpi._as_date(month), *partner_cells[partner_id]), {"engagement_points": days * points}))
     return rows
 
@@ -229,6 +232,8 @@ def _sets(partner_cells, first, last, today):
     )  # the walk below needs them in time order ("now" falls inside the last months)
     active, retained, in_channel = PartnerStatus.ACTIVE, set(kpi.RETAINED), set(kpi.IN_CHANNEL)
     for partner_id, status, joined_on in Partner.objects.values_list("pk", "status", "joined_on").order_by().iterator(chunk_size=10_000):
+        if partner_id not in partner_cells:
+            continue  # created while the cube was being read: the next refresh counts it
         changes = history.get(partner_id, ())
         byte, bit = partner_id >> 3, 1 << (partner_id & 7)
         index, count = 0, len(changes)
