@@ -110,12 +110,20 @@ def notify_alert(*, alert_id):
         notifications.alert_raised(alert_id=alert_id)
 
 
+def _enqueue_refresh_after_commit():
+    if cache.add(CUBE_QUEUED_KEY, "1", timeout=300):
+        refresh_channel_cube.delay()
+
+
 def refresh_channel_cube_after_import(sender, **kwargs):
-    """Receiver of `partners.signals.rollups_changed`: refresh the cube once the import has committed,
-    one refresh however many batches the import rebuilt (until a queued refresh starts)."""
+    """Receiver of `partners.signals.rollups_changed`: refresh the cube once the import has committed.
 
-    def enqueue():
-        if cache.add(CUBE_QUEUED_KEY, "1", timeout=300):
-            refresh_channel_cube.delay()
-
-    transaction.on_commit(enqueue)
+    One commit callback per transaction however many batches the import rebuilt (a callback rolled
+    back with its savepoint is gone from the list, so it is registered again), and one queued
+    refresh until it starts.
+    """
+    connection = transaction.get_connection()
+    pending = [callback for _savepoints, callback, _robust in connection.run_on_commit]
+    if connection.in_atomic_block and _enqueue_refresh_after_commit in pending:
+        return
+    transaction.on_commit(_enqueue_refresh_after_commit)
