@@ -23,7 +23,7 @@ from incentives.filters import IdFilter
 from partners.tenancy import ScopedAPIMixin, is_channel_manager
 
 from . import selectors, services
-from .forms import OverviewFilterForm
+from .forms import PRESETS, OverviewFilterForm
 from .models import Alert, AlertKind, Band, ScoreSnapshot
 
 
@@ -124,7 +124,7 @@ class AlertViewSet(ScopedAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 
 FILTER_PARAMETERS = [
-    OpenApiParameter("period", OpenApiTypes.STR, enum=["month", "quarter", "year", "custom"], description="Default: quarter."),
+    OpenApiParameter("period", OpenApiTypes.STR, enum=[value for value, _label in PRESETS], description="Default: quarter."),
     OpenApiParameter("start", OpenApiTypes.DATE, description="First day of a custom period."),
     OpenApiParameter("end", OpenApiTypes.DATE, description="Last day of a custom period."),
     OpenApiParameter("territory", OpenApiTypes.INT),
@@ -154,8 +154,7 @@ class ChannelOverviewView(ScopedAPIMixin, views.APIView):
         if not form.is_valid():
             errors = form.errors.items()
             raise ValidationError({(api_settings.NON_FIELD_ERRORS_KEY if key == "__all__" else key): list(value) for key, value in errors})
-        if selectors.channel_cube_state() is None:
-            services.channel_cube_refresh()  # a new install: build the figures once, as the page does
+        services.channel_cube_ensure()
         start, end = form.period_dates
         overview = selectors.channel_overview(period_start=start, period_end=end, filters=form.filters())
         return Response(

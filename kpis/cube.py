@@ -120,7 +120,7 @@ def _grouped(queryset, partner, month, **aggregates):
     sums = {f"sum_{name}": aggregate for name, aggregate in aggregates.items()}  # not a field's name: "revenue" is one
     rows = queryset.annotate(cell_month=month, **fields).values("cell_month", *fields).annotate(**sums).order_by()
     return [
-        ((kpi._as_date(row["cell_month"]), *(row[f"cell_{key}"] for key in DIMENSIONS)), {key: row[f"sum_{key}"] for key in aggregates})
+        ((kpi.as_date(row["cell_month"]), *(row[f"cell_{key}"] for key in DIMENSIONS)), {key: row[f"sum_{key}"] for key in aggregates})
         for row in rows
     ]
 
@@ -204,7 +204,7 @@ def _engagement(partner_cells):
     for partner_id, month, days in logins:
         if partner_id not in partner_cells:
             continue  # created while the cube was being read: the next refresh counts it
-        rows.append(((kpi._as_date(month), *partner_cells[partner_id]), {"engagement_points": days * points}))
+        rows.append(((kpi.as_date(month), *partner_cells[partner_id]), {"engagement_points": days * points}))
     return rows
 
 

@@ -467,11 +467,14 @@ def nps_by_month(*, period, condition=EVERY):
         )
         .order_by()
     )
-    return {_as_date(row["month"]): NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]) for row in rows}
+    return {as_date(row["month"]): NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]) for row in rows}
 
 
-def _as_date(value):
-    return value.date() if isinstance(value, datetime) else value
+def as_date(value):
+    """A date from a database value: a truncated timestamp (PostgreSQL) or ISO text (SQLite's raw cursor)."""
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def partner_q_to(condition, field):

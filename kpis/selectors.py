@@ -163,23 +163,24 @@ def _sets(names):
     return {name: cube.as_int(bits) for name, bits in rows}
 
 
-def _filter_set_names(filters):
-    names = []
+def _filter_values(filters):
+    """[(filter, [values])] of the filters given: one value or a list of them, empty ones left out."""
+    pairs = []
     for key in cube.FILTER_SETS:
         value = (filters or {}).get(key)
         if value not in (None, "", []):
-            names += [f"{key}:{item}" for item in (value if isinstance(value, list | tuple) else [value])]
-    return names
+            pairs.append((key, list(value) if isinstance(value, list | tuple) else [value]))
+    return pairs
+
+
+def _filter_set_names(filters):
+    return [f"{key}:{item}" for key, values in _filter_values(filters) for item in values]
 
 
 def _mask(filters, sets):
     """The partners of the filters as a bitmap (AND over the filters of the OR of their values); None: all."""
     mask = None
-    for key in cube.FILTER_SETS:
-        value = (filters or {}).get(key)
-        if value in (None, "", []):
-            continue
-        values = value if isinstance(value, list | tuple) else [value]
+    for key, values in _filter_values(filters):
         union = 0
         for item in values:
             union |= sets.get(f"{key}:{item}", 0)
@@ -544,13 +545,14 @@ def territory_revenue(*, territory_id, period):
     return cells.aggregate(total=Sum("revenue"))["total"]
 
 
-def partner_scorecard(*, partner, on_date):
+def partner_scorecard(*, partner, on_date, territory_share=True):
     """Every KPI of one partner, its latest score, trend and the words for its latest change; ~16 queries.
 
     Keys: partner, date, snapshot (latest on or before on_date or None), previous (the one before),
     band, components [{name, label, raw, normalised, weight, share, absent, median}], trend
     [(date, score)] over 180 days, explanation (str or None), moves, sales, engagement, expansion,
-    satisfaction (None when absent), cases, incentives.
+    satisfaction (None when absent), cases, incentives. With territory_share=False the share of the
+    territory's revenue is not read (the portal: a partner never sees other partners' totals).
     """
     condition = kpi.partner_q(ids=[partner.pk])
     period = kpi.Period.trailing(on_date)
@@ -570,7 +572,8 @@ def partner_scorecard(*, partner, on_date):
         explanation = scoring.explain_change(score=snapshot.score, previous_score=previous.score, moves=moves)
     sales = kpi.sales_performance(period=period, condition=condition, territory_share=False).get(partner.pk)
     if sales is not None:
-        total = territory_revenue(territory_id=partner.territory_id, period=period) if partner.territory_id else None
+        wanted = territory_share and partner.territory_id
+        total = territory_revenue(territory_id=partner.territory_id, period=period) if wanted else None
         sales["share"] = sales["revenue"] / total if total and total > 0 else None
     satisfaction = kpi.satisfaction(on_date=on_date, partner_ids=[partner.pk]).get(partner.pk)
     return {
@@ -703,10 +706,10 @@ def portal_scorecard(*, partner, on_date):
     """`partner_scorecard` as the partner itself may see it; 2 queries more.
 
     Channel medians are replaced by `channel_score_aggregates` (none below the threshold), and the
-    share of territory revenue is removed: under the partner's scope it always reads 100%, and
-    computed unscoped it would give away the territory's total.
+    share of territory revenue is neither computed nor shown: under the partner's scope it always
+    reads 100%, and computed unscoped it would give away the territory's total.
     """
-    card = partner_scorecard(partner=partner, on_date=on_date)
+    card = partner_scorecard(partner=partner, on_date=on_date, territory_share=False)
     snapshot = card["snapshot"]
     channel = channel_score_aggregates(on_date=snapshot.date if snapshot else on_date)
     for entry in card["components"]:

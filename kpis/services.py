@@ -16,7 +16,7 @@ Public functions (keyword-only):
 - ``score_model_activate(*, score_model) -> ScoreModel`` / ``score_model_copy(*, score_model) -> ScoreModel``.
 - ``alert_acknowledge(*, alert, user) -> Alert``.
 - ``channel_cube_refresh(*, today=None) -> ChannelCube`` rebuild the overview's channel cube
-  (`kpis.cube`) from the tables, in one transaction.
+  (`kpis.cube`) from the tables, in one transaction; ``channel_cube_ensure`` builds it if it never was.
 """
 
 import csv
@@ -25,7 +25,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -301,15 +301,10 @@ def _earlier_scores(condition, *, on_date, window_start):
     rows += ScoreSnapshot.objects.filter(condition, pk__in=previous, date__lt=window_start).values(*fields).order_by()
     earlier = {}
     for row in sorted(rows, key=lambda row: row["date"]):
-        row["date"] = _as_date(row["date"])
+        row["date"] = kpi.as_date(row["date"])
         row["score"] = Decimal(str(row["score"]))
         earlier.setdefault(row["partner_id"], []).append(row)
     return earlier
-
-
-def _as_date(value):
-    """A date from a raw cursor: SQLite answers with text."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _alert_plans(item, earlier, raised, dropped, *, model, on_date, window_start):
@@ -478,6 +473,13 @@ def _cells_write(cells):
     table = connection.ops.quote_name(ChannelMonth._meta.db_table)
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({', '.join(quoted.values())}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))", buffer)
+
+
+def channel_cube_ensure(*, today=None):
+    """Build the cube if it was never built (the first overview of a new install, page or API); later
+    reads take the last build, which the schedule keeps fresh. One query when it exists."""
+    if not ChannelCube.objects.filter(pk=1).exists():
+        channel_cube_refresh(today=today)
 
 
 def channel_cube_refresh(*, today=None):

@@ -337,8 +337,7 @@ class OverviewView(ManagerRequiredMixin, View):
 
     def get(self, request):
         today = timezone.localdate()
-        if selectors.channel_cube_state() is None:
-            services.channel_cube_refresh(today=today)  # the very first visit: later ones read the last build
+        services.channel_cube_ensure(today=today)
         data = request.GET.copy()
         data.setdefault("period", QUARTER)
         form = OverviewFilterForm(data, today=today)
