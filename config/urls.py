@@ -36,6 +36,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "partners.parsers.api_bad_request"
+
 admin.site.site_header = "PartnerLoop"
 admin.site.site_title = "PartnerLoop admin"
 # MEDIA_ROOT is never served as such, not even with DEBUG: it holds uploaded import files, which

@@ -19,13 +19,12 @@ from django.utils.translation import ngettext
 from django_countries.serializers import CountryFieldMixin
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import filters, parsers, permissions, serializers, status, viewsets
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework import filters, permissions, serializers, status, viewsets
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
-from rest_framework.utils import json
 from rest_framework.views import APIView
 
 from . import services
@@ -46,6 +45,7 @@ from .models import (
     Territory,
     Tier,
 )
+from .parsers import ExactJSONParser, format_megabytes
 from .tenancy import ScopedAPIMixin, is_channel_manager
 
 
@@ -395,40 +395,13 @@ def bulk_body_limit():
     return 64 * 1024 + settings.PARTNERLOOP_BULK_API_MAX_ROWS * BULK_BYTES_PER_ROW
 
 
-class PayloadTooLarge(APIException):
-    status_code = 413
-    default_detail = _("The request body is too large.")
-    default_code = "too_large"
-
-
-class ExactJSONParser(parsers.JSONParser):
-    """JSON in which a number with a fraction or an exponent is read as a Decimal, never as a float.
-
-    A float would turn 12345678901234.5678 into 12345678901234.568; a Decimal keeps what was sent.
-    Strings ("1234.5678") remain the recommended way to send amounts. The body is read up to a limit
-    that follows the row limit: DRF reads JSON without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check.
-    """
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        encoding = parsers.get_encoding(parser_context or {})
-        limit = bulk_body_limit()
-        raw = stream.read(limit + 1)
-        if len(raw) > limit:
-            rows = settings.PARTNERLOOP_BULK_API_MAX_ROWS
-            raise PayloadTooLarge(
-                ngettext(
-                    "The request body is larger than %(size)s MB; send at most %(rows)s row per call.",
-                    "The request body is larger than %(size)s MB; send at most %(rows)s rows per call.",
-                    rows,
-                )
-                % {"size": round(limit / 1024 / 1024, 1), "rows": rows}
-            )
-        try:
-            return json.loads(raw.decode(encoding), parse_float=Decimal)
-        except ValueError as error:  # UnicodeDecodeError included
-            raise ParseError(_("JSON parse error - %(error)s") % {"error": error}) from error
-        except RecursionError as error:  # [[[[...]]]] nested deeper than Python can parse
-            raise ParseError(_("JSON parse error - the body is nested too deeply.")) from error
+def bulk_body_too_large_message(limit):
+    rows = settings.PARTNERLOOP_BULK_API_MAX_ROWS
+    return ngettext(
+        "The request body is larger than %(size)s MB; send at most %(rows)s row per call.",
+        "The request body is larger than %(size)s MB; send at most %(rows)s rows per call.",
+        rows,
+    ) % {"size": format_megabytes(limit), "rows": rows}
 
 
 def _cell_text(value):
@@ -657,6 +630,8 @@ class SalesBulkView(ScopedAPIMixin, APIView):
 
     permission_classes = [CanImportSales]
     parser_classes = [ExactJSONParser]
+    max_body_bytes = staticmethod(bulk_body_limit)
+    body_too_large_message = staticmethod(bulk_body_too_large_message)
     throttle_classes = [*APIView.throttle_classes, SalesBulkThrottle]
 
     @extend_schema(

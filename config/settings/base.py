@@ -175,6 +175,9 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    # One JSON parser for every endpoint: oversized bodies answer a JSON 413, malformed ones a JSON 400.
+    "DEFAULT_PARSER_CLASSES": ["partners.parsers.SafeJSONParser"],
+    "EXCEPTION_HANDLER": "partners.parsers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "partners.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
