@@ -13,6 +13,7 @@ from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from .fields import IsoDateTimeFilter
 from .models import Contact, Interaction, InteractionKind, Partner, PartnerStatus, PartnerType, Product, Sale, SalesMonth, Territory, Tier
 
 
@@ -98,8 +99,8 @@ class ContactFilter(django_filters.FilterSet):
 class InteractionFilter(django_filters.FilterSet):
     partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
     kind = django_filters.MultipleChoiceFilter(choices=InteractionKind.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Interaction

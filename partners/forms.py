@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 
+from .fields import AwareDateTimeField
 from .imports.base import ImportOptions
 from .imports.reader import SNIFF_BYTES
 from .models import (
@@ -141,7 +142,7 @@ class ContactForm(forms.ModelForm):
 
 class InteractionForm(forms.ModelForm):
     kind = forms.ChoiceField(choices=[(k.value, k.label) for k in InteractionKind.manual()], label=_("Kind"))
-    occurred_at = forms.DateTimeField(
+    occurred_at = AwareDateTimeField(
         label=_("Date"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
 

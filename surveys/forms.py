@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 from modeltranslation.utils import get_translation_fields
 
+from partners.fields import AwareDateTimeField
 from partners.forms import AudienceForm, form_helper
 from partners.models import Partner, PartnerType, Territory, Tier
 
@@ -258,8 +259,8 @@ class QuestionMoveForm(forms.Form):
 
 class WaveForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120, help_text=_("For example: Q3 2026."))
-    opens_at = forms.DateTimeField(label=_("Opens at"), widget=DATETIME_INPUT, help_text=_("Invitations are sent when the wave opens."))
-    closes_at = forms.DateTimeField(label=_("Closes at"), widget=DATETIME_INPUT)
+    opens_at = AwareDateTimeField(label=_("Opens at"), widget=DATETIME_INPUT, help_text=_("Invitations are sent when the wave opens."))
+    closes_at = AwareDateTimeField(label=_("Closes at"), widget=DATETIME_INPUT)
 
     def __init__(self, *args, survey, **kwargs):
         super().__init__(*args, **kwargs)
