@@ -140,11 +140,17 @@ class ProgramSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "period", "starts_on", "ends_on", "earning_basis", "status", "budget", "rules"]
         read_only_fields = fields
 
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["budget"].allow_null = True
+        fields["budget"].help_text = _("Channel managers only: null for partner users (the budget is the vendor's business).")
+        return fields
+
     def to_representation(self, instance):
         data = super().to_representation(instance)
         request = self.context.get("request")
         if request is not None and not is_channel_manager(request.user):
-            data.pop("budget", None)  # the program's budget is the vendor's business
+            data["budget"] = None
         return data
 
 

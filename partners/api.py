@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.serializers import CountryFieldMixin
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import filters, permissions, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
@@ -165,10 +166,36 @@ class ContactSerializer(serializers.ModelSerializer):
         return self.instance
 
 
+class WritableChoicesField(serializers.ChoiceField):
+    """Reads any of `choices`, takes only `writable` ones: the schema says both (one enum per direction)."""
+
+    def __init__(self, *, choices, writable, **kwargs):
+        super().__init__(choices=choices, **kwargs)
+        self.writable = [value for value, _label in writable]
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value not in self.writable:
+            self.fail("invalid_choice", input=data)
+        return value
+
+
+class WritableChoicesFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = WritableChoicesField
+
+    def map_serializer_field(self, auto_schema, direction):
+        values = self.target.writable if direction == "request" else list(self.target.choices)
+        labels = self.target.choices
+        return {"type": "string", "enum": values, "description": "\n".join(f"* `{value}` - {labels[value]}" for value in values)}
+
+
 class InteractionSerializer(serializers.ModelSerializer):
-    author = serializers.StringRelatedField()
-    # System kinds (status changed, training completed...) are written by the app itself, never by hand.
-    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in InteractionKind.manual()])
+    author = serializers.StringRelatedField(allow_null=True, help_text=_("Empty for entries the system wrote."))
+    # System kinds (status changed, training completed...) are written by the app itself, never by hand,
+    # but they are read like the others.
+    kind = WritableChoicesField(
+        choices=InteractionKind.choices, writable=[(kind.value, kind.label) for kind in InteractionKind.manual()]
+    )
 
     class Meta:
         model = Interaction
@@ -569,15 +596,29 @@ class SalesBulkResultSerializer(serializers.Serializer):
     errors = SalesBulkErrorSerializer(many=True, help_text=_("Every error of every rejected row (up to 10,000)."))
 
 
-class SalesBulkRejectedSerializer(SalesBulkResultSerializer):
-    """A 400: the same body plus `detail` when rows were rejected; `detail` alone when the request as a whole was."""
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer"}, {"type": "array", "items": {}}, {"type": "object", "additionalProperties": {}}],
+        "description": "Rows received; for an invalid body, the errors of the `rows` field (a list of messages, or "
+        "errors by row index).",
+    }
+)
+class _RowsOrErrorsField(serializers.Field):
+    pass
 
+
+class SalesBulkRejectedSerializer(SalesBulkResultSerializer):
+    """A 400, in one of three shapes: the import's body plus `detail` when rows were rejected; `detail` alone
+    when the request as a whole was refused; errors by field (`rows`, `options`) when the body is invalid."""
+
+    rows = _RowsOrErrorsField()
+    options = serializers.DictField(help_text=_("For an invalid body: the errors of the `options` field."))
     detail = serializers.CharField()
 
     def get_fields(self):
         fields = super().get_fields()
-        for name, field in fields.items():
-            field.required = name == "detail"
+        for field in fields.values():
+            field.required = False
         return fields
 
 

@@ -200,7 +200,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "DEFAULT_GENERATOR_CLASS": "partners.schema.ScopeFreeSchemaGenerator",
-    "ENUM_NAME_OVERRIDES": {"CountryEnum": "django_countries.countries"},
+    "ENUM_NAME_OVERRIDES": {
+        "CountryEnum": "django_countries.countries",
+        # Interactions read every kind but take only the manual ones: two enums of one component.
+        "InteractionKindEnum": "partners.models.InteractionKind",
+        "ManualInteractionKindEnum": "partners.models.InteractionKind.manual",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "partners.schema.document_error_answers"],
 }
 
 # Security: secure by default whenever DEBUG is off; each flag can be relaxed from the environment.
