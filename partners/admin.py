@@ -84,11 +84,13 @@ class TierAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("colour"), ordering="colour")
     def colour_swatch(self, obj):
-        return format_html(
-            '<span style="display:inline-block;width:1em;height:1em;border-radius:2px;vertical-align:middle;background:{}"></span> {}',
-            obj.colour,
-            obj.colour,
-        )
+        # No style="..." (blocked by the Content-Security-Policy): the class is styled in css/admin.css,
+        # and js/data-styles.js paints data-bg-colour through the CSSOM (see Media).
+        return format_html('<span class="tier-swatch" data-bg-colour="{}"></span> {}', obj.colour, obj.colour)
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+        js = ["js/data-styles.js"]
 
     @admin.display(description=_("partners"), ordering="partner_count")
     def partner_count(self, obj):

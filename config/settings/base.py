@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_countries",
     "axes",
+    "csp",
     "partners",
     "surveys",
     "incentives",
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -221,6 +223,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+
+# Content-Security-Policy (django-csp): everything from our own origin, nothing inline. Templates
+# hold no inline <script>, <style>, style="..." or on*= handlers; dynamic values (a tier's colour,
+# an import's progress) travel in data attributes that static/js/partnerloop.js applies through the
+# CSSOM. tests/security/test_csp.py checks every page for the header and for inline markup.
+_CSP_SELF = "'self'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": ["'none'"],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Optional: where browsers POST violation reports (a collector's URL; none by default). Read into a
+# private name: a setting called CSP_REPORT_URI is the django-csp 3.x format, refused by its checks.
+if _csp_report_uri := env("CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
 
 PARTNERLOOP_PAGE_SIZE = 25
 

@@ -582,7 +582,7 @@ def test_a_running_job_shows_its_live_phase_and_percent(manager_client):
 
     assert "Reading the file" in html
     assert 'aria-valuenow="42"' in html
-    assert "width: 42%" in html
+    assert 'data-width-percent="42"' in html
     assert 'hx-trigger="every 1s"' in html
 
 
