@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
 from partners import views as partner_views
 from partners.forms_auth import LoginForm
+from partners.views_auth import ThrottledPasswordResetView
 
 urlpatterns = [
     path("", partner_views.home, name="home"),
@@ -24,6 +27,7 @@ urlpatterns = [
         ),
         name="password_reset_confirm",
     ),
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/api-token/", partner_views.ApiTokenView.as_view(), name="api_token"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -31,11 +35,20 @@ urlpatterns = [
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("incentives.api_urls")),
     path("api/v1/", include("kpis.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    # The schema and its UI list every operation, manager-only ones included: for signed-in users only.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
     # The split view serves Swagger UI's start-up script from /api/docs/?script instead of inline, and
     # our template links its page CSS instead of an inline <style>: the page works under the
     # Content-Security-Policy (script-src and style-src 'self').
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema", template_name="api/swagger_ui.html"), name="api_docs"),
+    path(
+        "api/docs/",
+        login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api_schema", template_name="api/swagger_ui.html", permission_classes=[IsAuthenticated]
+            )
+        ),
+        name="api_docs",
+    ),
     path("admin/", admin.site.urls),
 ]
 

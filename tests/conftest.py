@@ -65,6 +65,13 @@ def admin_b(partner_b):
 
 
 @pytest.fixture
+def signed_in_client(client, db):
+    """Any signed-in user: the API schema and its UI are not for anonymous visitors."""
+    client.force_login(UserFactory(username="reader@example.test"))
+    return client
+
+
+@pytest.fixture
 def manager_client(client, manager_user):
     client.force_login(manager_user)
     return client

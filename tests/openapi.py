@@ -1,7 +1,8 @@
 """Checks an API answer against the project's own OpenAPI schema, as a client generated from it would.
 
-Small on purpose: resolves `$ref`s, turns OpenAPI 3.0's `nullable` into JSON Schema, and validates
-with jsonschema (a dependency of drf-spectacular; annotations such as readOnly and format are ignored). The status code must be documented too.
+Small on purpose: resolves `$ref`s, turns OpenAPI 3.0 `nullable` into JSON Schema, validates with
+jsonschema (a dependency of drf-spectacular; annotations such as readOnly and format are ignored).
+The status code must be documented too.
 """
 
 import copy

@@ -119,11 +119,20 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (django-axes): lock a username+IP pair after repeated failures.
+# Login throttling (django-axes, partners/login_throttle.py): failures count per user name and
+# address, per user name from any address, and per address across user names (password spraying),
+# each against its own limit; the user name is normalised like the login backend reads it.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+PARTNERLOOP_LOGIN_USER_FAILURE_LIMIT = env.int("AXES_USER_FAILURE_LIMIT", default=10)
+PARTNERLOOP_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_USERNAME_CALLABLE = "partners.auth.axes_username"
+AXES_HANDLER = "partners.login_throttle.LoginThrottleHandler"
+AXES_RESET_ON_SUCCESS = False  # the handler resets the signed-in account's counters only
+# Password reset e-mails (django-ratelimit, on the cache): per address, and requests per client address.
+PARTNERLOOP_PASSWORD_RESET_ADDRESS_RATE = env("PASSWORD_RESET_ADDRESS_RATE", default="3/h")
+PARTNERLOOP_PASSWORD_RESET_CLIENT_RATE = env("PASSWORD_RESET_CLIENT_RATE", default="20/h")
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
@@ -169,7 +178,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "partners.auth.LockoutAwareTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
