@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .filters import ContactFilter, InteractionFilter, PartnerFilter, ProductFilter, SaleFilter, SalesMonthFilter
+from .idempotency import idempotent
 from .imports import ImportOptions, columns_for, jobs
 from .models import (
     Contact,
@@ -659,6 +660,8 @@ class SalesBulkView(ScopedAPIMixin, APIView):
     parser_classes = [ExactJSONParser]
     throttle_classes = [*APIView.throttle_classes, SalesBulkThrottle]
 
+    # Two-phase: the import records its own failures and must not run inside an outer transaction.
+    @idempotent(two_phase=True)
     @extend_schema(
         summary="Import sales rows (upsert on source and external ID)",
         description=(
