@@ -8,13 +8,16 @@ schema against: a new portal route or API path needs an entry here (or an explic
 """
 
 import datetime as dt
+import gc
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_scopes import get_scope
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -644,3 +647,22 @@ def test_api_submissions_work_for_the_owning_partner(path, objects_a, admin_a):
     response = _api(admin_a, "token").post(path, body(objects_a), format="json")
     assert response.status_code == 201, response.json()
     assert effect(objects_a)
+
+
+def test_an_api_error_leaves_no_scope_behind(admin_a, partner_a):
+    """DRF skips `finalize_response` when a view raises (a 500): the request's scope must end then, not
+    when the garbage collector finalises it, which would set whatever runs at that moment (the next
+    request on the worker) back to this user's scope."""
+    before = dict(get_scope())
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(admin_a)
+    # Keep the error's traceback out of the captured log records, so nothing outlives the response.
+    with (
+        mock.patch("incentives.api.RedemptionViewSet.get_queryset", side_effect=RuntimeError("boom")),
+        mock.patch("django.core.handlers.exception.log_response"),
+    ):
+        response = client.get("/api/v1/redemptions/")
+    assert response.status_code == 500
+    del response  # its exc_info holds the view
+    gc.collect()
+    assert get_scope() == before
