@@ -27,7 +27,7 @@ from kpis.models import Alert, AlertKind, ScoreSnapshot
 from kpis.services import score_model_current
 from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
-from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory
+from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory, with_form_token
 from tests.incentives.factories import RewardFactory, RuleFactory
 from tests.incentives.factories_ui import give_points, payout_for
 from tests.surveys.factories import IdeaFactory, InvitationFactory, QuestionFactory, ResponseFactory, WaveFactory
@@ -432,8 +432,11 @@ def test_portal_object_routes_work_for_the_owning_partner(route, objects_a, admi
         assert marker in response.content.decode()
     if "post" not in methods:
         return
+    data = _post_data(kind, objects_a)
+    if route == "portal:incentive_redeem":
+        data = with_form_token(client, url, data)  # the confirmation page's one-time token
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, _post_data(kind, objects_a))
+        response = client.post(url, data)
     assert response.status_code == 302, route
     if route == "portal:contact_edit":
         assert Contact.objects.get(pk=obj.pk).last_name == "Over"
