@@ -11,6 +11,8 @@
 
 Every viewset is scoped through `ScopedAPIMixin`: a partner token sees the same world as the portal.
 Manager actions check `is_channel_manager` in the permission class, before the body is read.
+Every money or points write (redeem, approve/reject/fulfil a redemption, approve/mark paid/reject a
+payout) honours the `Idempotency-Key` header (`partners.idempotency.idempotent`).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,6 +24,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from partners.idempotency import idempotent
 from partners.tenancy import ScopedAPIMixin, is_channel_manager, membership_for
 
 from . import selectors, services
@@ -270,6 +273,7 @@ class PayoutViewSet(IncentiveViewSet):
     def _done(self, payout):
         return Response(self.get_serializer(payout).data)
 
+    @idempotent
     @extend_schema(
         summary="Approve a payout",
         description="Channel managers only: pending -> approved. Audited.",
@@ -285,6 +289,7 @@ class PayoutViewSet(IncentiveViewSet):
             _raise_as_drf(error)
         return self._done(payout)
 
+    @idempotent
     @extend_schema(
         summary="Mark a payout paid",
         description="Channel managers only: approved -> paid, with the payment reference. Audited.",
@@ -302,6 +307,7 @@ class PayoutViewSet(IncentiveViewSet):
             _raise_as_drf(error)
         return self._done(payout)
 
+    @idempotent
     @extend_schema(
         summary="Reject a payout",
         description="Channel managers only: pending or approved -> rejected, with the reason; its earnings return to the unpaid lines.",
@@ -380,6 +386,7 @@ class RedemptionViewSet(IncentiveViewSet):
     def get_queryset(self):
         return Redemption.objects.select_related("reward").order_by("-created_at", "-id")
 
+    @idempotent
     @extend_schema(
         summary="Redeem a reward",
         description="Partner users only, for their own partner. The points leave the balance at once; a redemption of at "
@@ -417,6 +424,7 @@ class RedemptionViewSet(IncentiveViewSet):
     def _done(self, redemption):
         return Response(self.get_serializer(redemption).data)
 
+    @idempotent
     @extend_schema(
         summary="Approve a redemption",
         description="Channel managers only: pending_approval -> approved.",
@@ -432,6 +440,7 @@ class RedemptionViewSet(IncentiveViewSet):
             _raise_as_drf(error)
         return self._done(redemption)
 
+    @idempotent
     @extend_schema(
         summary="Reject a redemption",
         description="Channel managers only: the points go back to the partner and the item back to stock.",
@@ -448,6 +457,7 @@ class RedemptionViewSet(IncentiveViewSet):
             _raise_as_drf(error)
         return self._done(redemption)
 
+    @idempotent
     @extend_schema(
         summary="Mark a redemption fulfilled",
         description="Channel managers only: approved -> fulfilled (the reward was delivered).",

@@ -8,11 +8,17 @@ with the partner scope disabled, so the ledger is read across partners here.
 Views stay thin: forms parse, `services` write (and raise the ValidationErrors shown on the forms),
 `selectors` read; the few page-specific reads below (the program list, period totals) are built to a
 fixed number of queries. Every state change is a POST behind a confirmation page or a form.
+
+The money forms (approve, mark paid or reject a payout; approve, fulfil or reject a redemption)
+carry a one-time token (`partners.idempotency`): the services' compare-and-set already refuses a
+second transition, and with the token a double click is answered "already submitted" instead of
+"this payout is approved", and a form without a valid token changes nothing.
 """
 
 from datetime import timedelta
 from decimal import Decimal
 
+from crispy_forms.layout import Hidden
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from partners.idempotency import FORM_TOKEN_FIELD, FormTokenError, form_token, submit_once
 from partners.models import Partner, PartnerType, Tier
 from partners.views import ManagerRequiredMixin, _page, _querystring_without_page
 
@@ -124,9 +131,18 @@ def _period(program, period_pk):
     return get_object_or_404(ProgramPeriod.objects.select_related("program"), pk=period_pk, program=program)
 
 
-def _confirm(request, *, title, message, button, cancel_url, danger=False, details=None, status=200):
+def _confirm(request, *, title, message, button, cancel_url, danger=False, details=None, status=200, once=False, error=None):
+    """A confirmation page; `once`: its form carries a one-time token (check it with `submit_once`)."""
     context = {"title": title, "message": message, "button": button, "cancel_url": cancel_url, "danger": danger, "details": details}
+    context.update(form_token=form_token(request) if once else None, error=error)
     return render(request, "confirm.html", context, status=status)
+
+
+def _with_form_token(request, form, action):
+    """A crispy form posting to `action`, with a one-time token in a hidden field."""
+    form.helper.form_action = action
+    form.helper.add_input(Hidden(FORM_TOKEN_FIELD, form_token(request, action)))
+    return form
 
 
 def _error_message(request, error):
@@ -584,10 +600,10 @@ def _payout(pk):
 
 
 def _payout_page(request, payout, *, paid_form=None, reject_form=None, status=200):
-    paid_form = paid_form or MarkPaidForm()
-    paid_form.helper.form_action = reverse("incentives:payout_paid", args=[payout.pk])
-    reject_form = reject_form or RejectForm(submit_label=_("Reject payout"))
-    reject_form.helper.form_action = reverse("incentives:payout_reject", args=[payout.pk])
+    paid_form = _with_form_token(request, paid_form or MarkPaidForm(), reverse("incentives:payout_paid", args=[payout.pk]))
+    reject_form = _with_form_token(
+        request, reject_form or RejectForm(submit_label=_("Reject payout")), reverse("incentives:payout_reject", args=[payout.pk])
+    )
     context = {
         "payout": payout,
         "lines": EarningLine.objects.filter(pk__in=payout.line_ids).select_related("period", "rule").order_by("pk"),
@@ -608,18 +624,29 @@ class PayoutDetailView(ManagerRequiredMixin, View):
 class PayoutApproveView(ManagerRequiredMixin, View):
     permission_required = "incentives.change_payout"
 
-    def get(self, request, pk):
-        payout = _payout(pk)
+    def _page(self, request, payout, error=None, status=200):
         return _confirm(
             request,
             title=_("Approve this payout?"),
             message=_("%(amount)s to %(partner)s is approved for payment.") % {"amount": _money(payout.amount), "partner": payout.partner},
             button=_("Yes, approve"),
             cancel_url=reverse("incentives:payout", args=[payout.pk]),
+            once=True,
+            error=error,
+            status=status,
         )
+
+    def get(self, request, pk):
+        return self._page(request, _payout(pk))
 
     def post(self, request, pk):
         payout = _payout(pk)
+        try:
+            return submit_once(request, lambda: self._approve(request, payout))
+        except FormTokenError as error:
+            return self._page(request, payout, error=str(error), status=400)
+
+    def _approve(self, request, payout):
         try:
             services.payout_approve(payout=payout, by=request.user)
         except ValidationError as error:
@@ -640,17 +667,25 @@ class PayoutMarkPaidView(ManagerRequiredMixin, View):
     def post(self, request, pk):
         payout = _payout(pk)
         form = MarkPaidForm(request.POST)
-        if form.is_valid():
-            try:
-                services.payout_mark_paid(payout=payout, by=request.user, reference=form.cleaned_data["reference"])
-            except ValidationError as error:
-                add_service_error(form, error)
-            else:
-                messages.success(
-                    request, _("Payout marked paid with reference %(reference)s.") % {"reference": form.cleaned_data["reference"]}
-                )
-                return redirect("incentives:payout", pk=payout.pk)
-        return _payout_page(request, payout, paid_form=form, status=400)
+
+        def write():
+            if form.is_valid():
+                try:
+                    services.payout_mark_paid(payout=payout, by=request.user, reference=form.cleaned_data["reference"])
+                except ValidationError as error:
+                    add_service_error(form, error)
+                else:
+                    messages.success(
+                        request, _("Payout marked paid with reference %(reference)s.") % {"reference": form.cleaned_data["reference"]}
+                    )
+                    return redirect("incentives:payout", pk=payout.pk)
+            return _payout_page(request, payout, paid_form=form, status=400)
+
+        try:
+            return submit_once(request, write)
+        except FormTokenError as error:
+            form.add_error(None, str(error))
+            return _payout_page(request, payout, paid_form=form, status=400)
 
 
 class PayoutRejectView(ManagerRequiredMixin, View):
@@ -662,15 +697,23 @@ class PayoutRejectView(ManagerRequiredMixin, View):
     def post(self, request, pk):
         payout = _payout(pk)
         form = RejectForm(request.POST, submit_label=_("Reject payout"))
-        if form.is_valid():
-            try:
-                services.payout_reject(payout=payout, by=request.user, reason=form.cleaned_data["reason"])
-            except ValidationError as error:
-                add_service_error(form, error)
-            else:
-                messages.success(request, _("Payout rejected; its earnings return to the unpaid lines."))
-                return redirect("incentives:payout", pk=payout.pk)
-        return _payout_page(request, payout, reject_form=form, status=400)
+
+        def write():
+            if form.is_valid():
+                try:
+                    services.payout_reject(payout=payout, by=request.user, reason=form.cleaned_data["reason"])
+                except ValidationError as error:
+                    add_service_error(form, error)
+                else:
+                    messages.success(request, _("Payout rejected; its earnings return to the unpaid lines."))
+                    return redirect("incentives:payout", pk=payout.pk)
+            return _payout_page(request, payout, reject_form=form, status=400)
+
+        try:
+            return submit_once(request, write)
+        except FormTokenError as error:
+            form.add_error(None, str(error))
+            return _payout_page(request, payout, reject_form=form, status=400)
 
 
 # --- rewards ----------------------------------------------------------------------------------
@@ -764,8 +807,7 @@ class RedemptionActionView(ManagerRequiredMixin, View):
     permission_required = "incentives.change_redemption"
     action = None
 
-    def get(self, request, pk):
-        redemption = _redemption(pk)
+    def _page(self, request, redemption, error=None, status=200):
         values = {"reward": redemption.reward.name, "partner": redemption.partner.name, "points": fmt(redemption.points)}
         if self.action == "approve":
             title, message, button = (
@@ -779,10 +821,28 @@ class RedemptionActionView(ManagerRequiredMixin, View):
                 _("“%(reward)s” was delivered to %(partner)s.") % values,
                 _("Yes, fulfilled"),
             )
-        return _confirm(request, title=title, message=message, button=button, cancel_url=reverse("incentives:redemptions"))
+        return _confirm(
+            request,
+            title=title,
+            message=message,
+            button=button,
+            cancel_url=reverse("incentives:redemptions"),
+            once=True,
+            error=error,
+            status=status,
+        )
+
+    def get(self, request, pk):
+        return self._page(request, _redemption(pk))
 
     def post(self, request, pk):
         redemption = _redemption(pk)
+        try:
+            return submit_once(request, lambda: self._decide(request, redemption))
+        except FormTokenError as error:
+            return self._page(request, redemption, error=str(error), status=400)
+
+    def _decide(self, request, redemption):
         service = services.redemption_approve if self.action == "approve" else services.redemption_fulfil
         try:
             service(redemption=redemption, by=request.user)
@@ -798,6 +858,7 @@ class RedemptionRejectView(ManagerRequiredMixin, View):
     permission_required = "incentives.change_redemption"
 
     def _render(self, request, redemption, form, status=200):
+        _with_form_token(request, form, request.path)
         return render(request, "incentives/redemption_reject.html", {"redemption": redemption, "form": form}, status=status)
 
     def get(self, request, pk):
@@ -806,17 +867,25 @@ class RedemptionRejectView(ManagerRequiredMixin, View):
     def post(self, request, pk):
         redemption = _redemption(pk)
         form = RejectForm(request.POST, submit_label=_("Reject and refund"))
-        if form.is_valid():
-            try:
-                services.redemption_reject(redemption=redemption, by=request.user, reason=form.cleaned_data["reason"])
-            except ValidationError as error:
-                add_service_error(form, error)
-            else:
-                messages.success(
-                    request, _("Redemption rejected; %(points)s points went back to the partner.") % {"points": fmt(redemption.points)}
-                )
-                return redirect("incentives:redemptions")
-        return self._render(request, redemption, form, status=400)
+
+        def write():
+            if form.is_valid():
+                try:
+                    services.redemption_reject(redemption=redemption, by=request.user, reason=form.cleaned_data["reason"])
+                except ValidationError as error:
+                    add_service_error(form, error)
+                else:
+                    messages.success(
+                        request, _("Redemption rejected; %(points)s points went back to the partner.") % {"points": fmt(redemption.points)}
+                    )
+                    return redirect("incentives:redemptions")
+            return self._render(request, redemption, form, status=400)
+
+        try:
+            return submit_once(request, write)
+        except FormTokenError as error:
+            form.add_error(None, str(error))
+            return self._render(request, redemption, form, status=400)
 
 
 # --- tiers ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .models import (
     Customer,
     CustomerFirstSale,
     DealRegistration,
+    IdempotencyKey,
     ImportJob,
     Interaction,
     MarketFirstSale,
@@ -729,3 +730,15 @@ class CaseAdmin(admin.ModelAdmin):
     search_fields = ["subject", "partner__name", "partner__external_id"]
     date_hierarchy = "opened_at"
     autocomplete_fields = ["partner"]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """The stored first answers of POSTs sent with an Idempotency-Key (and of portal forms): to look, not to edit."""
+
+    list_display = ["created_at", "user", "method", "path", "status_code", "key"]
+    list_filter = ["method", "status_code"]
+    list_select_related = ["user"]
+    search_fields = ["key", "path", "user__username", "user__email"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False

@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .filters import ContactFilter, InteractionFilter, PartnerFilter, ProductFilter, SaleFilter, SalesMonthFilter
+from .idempotency import idempotent
 from .imports import ImportOptions, columns_for, jobs
 from .models import (
     Contact,
@@ -675,6 +676,8 @@ class SalesBulkView(ScopedAPIMixin, APIView):
     body_too_large_message = staticmethod(bulk_body_too_large_message)
     throttle_classes = [*APIView.throttle_classes, SalesBulkThrottle]
 
+    # Two-phase: the import records its own failures and must not run inside an outer transaction.
+    @idempotent(two_phase=True)
     @extend_schema(
         summary="Import sales rows (upsert on source and external ID)",
         description=(

@@ -759,3 +759,31 @@ class MarketFirstSale(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.dimension} {self.value} {self.first_month:%Y-%m}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with an `Idempotency-Key` header (or a portal form's one-time
+    token), so a replay within 24 hours gets the same answer and writes nothing (`partners/idempotency.py`).
+
+    Keys are per user: two users may send the same key and never see each other's answers. A row
+    without a status code is a request still being processed (the bulk import's two-phase claim).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.TextField(_("path"))
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, help_text=_("SHA-256 of the method, path and body."))
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created_idx")]
+
+    def __str__(self):
+        return f"{self.key} ({self.method} {self.path})"

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django_scopes import scopes_disabled
 
-from . import notifications
+from . import idempotency, notifications
 from .imports.jobs import KILL_TIME_LIMIT, RUN_TIME_LIMIT, import_job_run
 
 
@@ -34,3 +34,9 @@ def run_import_job(*, job_id):
     """
     with scopes_disabled():
         import_job_run(job_id=job_id)
+
+
+@shared_task
+def purge_idempotency_keys():
+    """Daily: delete the stored answers of idempotent requests older than the 24-hour replay window."""
+    return idempotency.purge_expired()

@@ -107,16 +107,31 @@ class TenantScopeMiddleware:
 
 
 class ScopedAPIMixin:
-    """DRF views: re-scope once DRF has authenticated the request (token users included)."""
+    """DRF views: re-scope once DRF has authenticated the request (token users included).
+
+    The scope ends in `finalize_response`, and also when the view raises an error DRF does not
+    handle (a 500), where DRF skips `finalize_response`: left open, the scope's context manager
+    would be finalised by the garbage collector at some later moment, setting that moment's scope
+    back to this request's (another user's request, on the same worker).
+    """
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._scope_stack = ExitStack()
         self._scope_stack.enter_context(attach_tenant(request, request.user))
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def _end_scope(self):
         stack = getattr(self, "_scope_stack", None)
         if stack is not None:
-            stack.close()
             self._scope_stack = None
+            stack.close()
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            self._end_scope()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        self._end_scope()
         return super().finalize_response(request, response, *args, **kwargs)

@@ -5,6 +5,9 @@ As everywhere in the portal, the partner comes from the signed-in user (`self.pa
 lookup goes through a selector that takes the partner (`payouts_for`, `redemptions_for`,
 `rewards_for`): another partner's payout or redemption, or a reward of another tier, answers 404
 exactly like one that does not exist.
+
+The redeem confirmation carries a one-time token (`partners.idempotency`): a double click, or the
+same form sent again, redeems once.
 """
 
 from django.contrib import messages
@@ -16,6 +19,7 @@ from django.views import View
 
 from incentives import selectors, services
 from incentives.models import EarningLine, RedemptionStatus
+from partners.idempotency import FormTokenError, form_token, submit_once
 
 from .views import PartnerUserRequiredMixin
 
@@ -76,7 +80,11 @@ class RewardListView(PartnerUserRequiredMixin, View):
 
 
 class RedeemView(PartnerUserRequiredMixin, View):
-    """Redeem a reward of the partner's tier, after a confirmation page that says what happens."""
+    """Redeem a reward of the partner's tier, after a confirmation page that says what happens.
+
+    The confirmation form carries a one-time token: a second POST of the same form redeems nothing
+    and goes to the first redemption; a missing, forged or expired token shows the confirmation again.
+    """
 
     def _reward(self, pk):
         return get_object_or_404(selectors.rewards_for(partner=self.partner), pk=pk)
@@ -89,6 +97,7 @@ class RedeemView(PartnerUserRequiredMixin, View):
             "after": balance - reward.points_cost,
             "needs_approval": selectors.redemption_needs_approval(reward=reward),
             "errors": errors,
+            "form_token": form_token(request),
         }
         return render(request, "portal/incentives/redeem.html", context, status=status)
 
@@ -97,6 +106,12 @@ class RedeemView(PartnerUserRequiredMixin, View):
 
     def post(self, request, pk):
         reward = self._reward(pk)
+        try:
+            return submit_once(request, lambda: self._redeem(request, reward))
+        except FormTokenError as error:
+            return self._render(request, reward, errors=[str(error)], status=400)
+
+    def _redeem(self, request, reward):
         try:
             redemption = services.redemption_request(partner=self.partner, user=request.user, reward=reward)
         except ValidationError as error:

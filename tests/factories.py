@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from partners.idempotency import FORM_TOKEN_FIELD, issue_form_token
 from partners.models import (
     Contact,
     Interaction,
@@ -22,6 +23,12 @@ from partners.tenancy import MANAGER_GROUP
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
+
+
+def with_form_token(client, url, data=None):
+    """POST data for a form guarded by a one-time token, as its page renders it for the client's signed-in user."""
+    user = User.objects.get(pk=client.session["_auth_user_id"])
+    return {**(data or {}), FORM_TOKEN_FIELD: issue_form_token(user=user, action=url)}
 
 
 class UserFactory(factory.django.DjangoModelFactory):

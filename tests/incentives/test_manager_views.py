@@ -30,7 +30,7 @@ from incentives.models import (
     TierRule,
 )
 from partners.imports import rollups
-from tests.factories import PartnerFactory, TierFactory
+from tests.factories import PartnerFactory, TierFactory, with_form_token
 from tests.security.test_route_coverage import ROUTES
 
 from .factories import ProgramFactory, RewardFactory, RuleFactory, SaleFactory
@@ -533,15 +533,17 @@ class TestPayouts:
         payout = Payout.objects.get()
         assert (payout.partner, payout.amount, payout.status) == (partner_a, D("1200.00"), PayoutStatus.PENDING)
 
-        manager_client.post(reverse("incentives:payout_approve", args=[payout.pk]))
+        url = reverse("incentives:payout_approve", args=[payout.pk])
+        manager_client.post(url, with_form_token(manager_client, url))
         payout.refresh_from_db()
         assert payout.status == PayoutStatus.APPROVED
         assert payout.approved_by == manager_user
 
-        missing = manager_client.post(reverse("incentives:payout_paid", args=[payout.pk]), {"reference": "  "})
+        url = reverse("incentives:payout_paid", args=[payout.pk])
+        missing = manager_client.post(url, with_form_token(manager_client, url, {"reference": "  "}))
         assert missing.status_code == 400
         assert "This field is required." in html(missing)
-        manager_client.post(reverse("incentives:payout_paid", args=[payout.pk]), {"reference": "SEPA-0042"})
+        manager_client.post(url, with_form_token(manager_client, url, {"reference": "SEPA-0042"}))
         payout.refresh_from_db()
         assert (payout.status, payout.reference) == (PayoutStatus.PAID, "SEPA-0042")
 
@@ -552,17 +554,19 @@ class TestPayouts:
 
     def test_reject_needs_a_reason_and_releases_the_lines(self, manager_client, partner_a):
         payout = payout_for(partner_a)
-        response = manager_client.post(reverse("incentives:payout_reject", args=[payout.pk]), {"reason": ""})
+        url = reverse("incentives:payout_reject", args=[payout.pk])
+        response = manager_client.post(url, with_form_token(manager_client, url, {"reason": ""}))
         assert response.status_code == 400
         assert Payout.objects.get(pk=payout.pk).status == PayoutStatus.PENDING
-        manager_client.post(reverse("incentives:payout_reject", args=[payout.pk]), {"reason": "Wrong bank account"})
+        manager_client.post(url, with_form_token(manager_client, url, {"reason": "Wrong bank account"}))
         payout.refresh_from_db()
         assert (payout.status, payout.reason) == (PayoutStatus.REJECTED, "Wrong bank account")
         assert EarningLine.objects.get(pk=payout.line_ids[0]).payout is None
 
     def test_a_paid_payout_cannot_be_approved_again(self, manager_client, partner_a):
         payout = payout_for(partner_a, status=PayoutStatus.PAID, reference="X1")
-        response = manager_client.post(reverse("incentives:payout_approve", args=[payout.pk]), follow=True)
+        url = reverse("incentives:payout_approve", args=[payout.pk])
+        response = manager_client.post(url, with_form_token(manager_client, url), follow=True)
         assert "Only a pending payout can be approved; this one is Paid." in html(response)
 
     def test_status_filter_and_csv_export(self, manager_client, partner_a, partner_b):
@@ -639,13 +643,15 @@ class TestRedemptions:
         assert "Headphones" in page
         assert reverse("incentives:redemption_approve", args=[waiting.pk]) in page
 
-        manager_client.post(reverse("incentives:redemption_approve", args=[waiting.pk]))
-        manager_client.post(reverse("incentives:redemption_fulfil", args=[waiting.pk]))
+        for name in ("incentives:redemption_approve", "incentives:redemption_fulfil"):
+            url = reverse(name, args=[waiting.pk])
+            manager_client.post(url, with_form_token(manager_client, url))
         assert Redemption.objects.get(pk=waiting.pk).status == RedemptionStatus.FULFILLED
 
         other = services.redemption_request(partner=partner_a, user=admin_a, reward=RewardFactory(name="Mug", points_cost=300))
-        assert manager_client.post(reverse("incentives:redemption_reject", args=[other.pk]), {"reason": ""}).status_code == 400
-        response = manager_client.post(reverse("incentives:redemption_reject", args=[other.pk]), {"reason": "Discontinued"}, follow=True)
+        url = reverse("incentives:redemption_reject", args=[other.pk])
+        assert manager_client.post(url, with_form_token(manager_client, url, {"reason": ""})).status_code == 400
+        response = manager_client.post(url, with_form_token(manager_client, url, {"reason": "Discontinued"}), follow=True)
         assert "300 points went back to the partner" in html(response)
         assert Redemption.objects.get(pk=other.pk).status == RedemptionStatus.REJECTED
         assert sum(PointsEntry.objects.filter(partner=partner_a).values_list("points", flat=True)) == 400

@@ -11,7 +11,7 @@ from django.urls import reverse
 from incentives import services
 from incentives.models import IncentiveSettings, PayoutStatus, PointsBalance, ProgramStatus, Redemption, RedemptionStatus, Reward, TierRule
 from partners.imports import rollups
-from tests.factories import TierFactory
+from tests.factories import TierFactory, with_form_token
 
 from .factories import ProgramFactory, RewardFactory, RuleFactory, SaleFactory
 from .factories_ui import give_points, payout_for
@@ -131,7 +131,8 @@ class TestPointsAndRewards:
         assert "It costs 300 points; you have 500." in html(confirm)
         assert "200 points are left afterwards." in html(confirm)
         assert not Redemption.objects.exists()
-        response = client_a.post(reverse("portal:incentive_redeem", args=[reward.pk]), follow=True)
+        url = reverse("portal:incentive_redeem", args=[reward.pk])
+        response = client_a.post(url, with_form_token(client_a, url), follow=True)
         redemption = Redemption.objects.get()
         assert response.redirect_chain[-1][0] == reverse("portal:incentive_redemption", args=[redemption.pk])
         assert "“Backpack” is ordered." in html(response)
@@ -142,7 +143,8 @@ class TestPointsAndRewards:
     def test_not_enough_points_is_shown_and_changes_nothing(self, client_a, partner_a):
         give_points(partner_a, 50)
         reward = RewardFactory(name="Headphones", points_cost=300, stock=2)
-        response = client_a.post(reverse("portal:incentive_redeem", args=[reward.pk]))
+        url = reverse("portal:incentive_redeem", args=[reward.pk])
+        response = client_a.post(url, with_form_token(client_a, url))
         assert response.status_code == 400
         assert "Not enough points: 300 needed, 50 available." in html(response)
         assert not Redemption.objects.exists()
@@ -151,7 +153,8 @@ class TestPointsAndRewards:
     def test_out_of_stock_is_shown(self, client_a, partner_a):
         give_points(partner_a, 500)
         reward = RewardFactory(name="Last one", points_cost=100, stock=0)
-        response = client_a.post(reverse("portal:incentive_redeem", args=[reward.pk]))
+        url = reverse("portal:incentive_redeem", args=[reward.pk])
+        response = client_a.post(url, with_form_token(client_a, url))
         assert response.status_code == 400
         assert "“Last one” is out of stock." in html(response)
         assert PointsBalance.objects.get(partner=partner_a).balance == 500
@@ -160,7 +163,8 @@ class TestPointsAndRewards:
         give_points(partner_a, 20000)
         reward = RewardFactory(name="Trip", points_cost=12000)
         assert "needs approval by your channel manager" in html(client_a.get(reverse("portal:incentive_redeem", args=[reward.pk])))
-        response = client_a.post(reverse("portal:incentive_redeem", args=[reward.pk]), follow=True)
+        url = reverse("portal:incentive_redeem", args=[reward.pk])
+        response = client_a.post(url, with_form_token(client_a, url), follow=True)
         assert "waits for approval by your channel manager" in html(response)
         assert Redemption.objects.get().status == RedemptionStatus.PENDING_APPROVAL
         listing = html(client_a.get(reverse("portal:incentive_redemptions")))
@@ -175,14 +179,16 @@ class TestPointsAndRewards:
         for reward, notice in ((below, False), (at_setting, True), (own_threshold, False)):
             page = html(client_a.get(reverse("portal:incentive_redeem", args=[reward.pk])))
             assert ('id="needs-approval"' in page) is notice, reward.name
-        client_a.post(reverse("portal:incentive_redeem", args=[at_setting.pk]))
+        url = reverse("portal:incentive_redeem", args=[at_setting.pk])
+        client_a.post(url, with_form_token(client_a, url))
         assert Redemption.objects.get(reward=at_setting).status == RedemptionStatus.PENDING_APPROVAL
 
     def test_a_plain_user_redeems_too(self, client, user_a, partner_a):
         client.force_login(user_a)
         give_points(partner_a, 500)
         reward = RewardFactory(points_cost=100)
-        assert client.post(reverse("portal:incentive_redeem", args=[reward.pk])).status_code == 302
+        url = reverse("portal:incentive_redeem", args=[reward.pk])
+        assert client.post(url, with_form_token(client, url)).status_code == 302
         assert Redemption.objects.get().user == user_a
 
     def test_a_reward_of_another_tier_is_404(self, client_a, partner_a):

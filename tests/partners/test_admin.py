@@ -20,6 +20,7 @@ from partners.models import (
     Customer,
     CustomerFirstSale,
     DealRegistration,
+    IdempotencyKey,
     ImportChannel,
     ImportJob,
     ImportStatus,
@@ -50,7 +51,7 @@ from tests.factories import (
 
 PARTNER_MODELS = sorted(apps.get_app_config("partners").get_models(), key=lambda model: model.__name__)
 # Written by the services and the imports only; the admin shows them but cannot add to them.
-READ_ONLY_MODELS = {PartnerStatusChange, SalesMonth, SalesMonthDetail, CustomerFirstSale, MarketFirstSale, ImportJob}
+READ_ONLY_MODELS = {PartnerStatusChange, SalesMonth, SalesMonthDetail, CustomerFirstSale, MarketFirstSale, ImportJob, IdempotencyKey}
 
 
 def _url(model, view, *args):
@@ -106,6 +107,15 @@ def world(partner_a, partner_b, superuser):
         message="1 row(s) were rejected, so nothing was written.",
         errors=[{"line": 3, "column": "partner_external_id", "reason": "No partner has the external ID “<b>P-9</b>”."}],
         options={"source": "erp", "dry_run": False},
+    )
+    IdempotencyKey.objects.create(
+        user=superuser,
+        key="retry-1",
+        method="POST",
+        path="/api/v1/redemptions/",
+        fingerprint="0" * 64,
+        status_code=201,
+        response_body={"id": 1},
     )
     return partner
 

@@ -8,13 +8,16 @@ schema against: a new portal route or API path needs an entry here (or an explic
 """
 
 import datetime as dt
+import gc
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_scopes import get_scope
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -24,7 +27,7 @@ from kpis.models import Alert, AlertKind, ScoreSnapshot
 from kpis.services import score_model_current
 from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
-from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory
+from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory, with_form_token
 from tests.incentives.factories import RewardFactory, RuleFactory
 from tests.incentives.factories_ui import give_points, payout_for
 from tests.surveys.factories import IdeaFactory, InvitationFactory, QuestionFactory, ResponseFactory, WaveFactory
@@ -429,8 +432,11 @@ def test_portal_object_routes_work_for_the_owning_partner(route, objects_a, admi
         assert marker in response.content.decode()
     if "post" not in methods:
         return
+    data = _post_data(kind, objects_a)
+    if route == "portal:incentive_redeem":
+        data = with_form_token(client, url, data)  # the confirmation page's one-time token
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, _post_data(kind, objects_a))
+        response = client.post(url, data)
     assert response.status_code == 302, route
     if route == "portal:contact_edit":
         assert Contact.objects.get(pk=obj.pk).last_name == "Over"
@@ -644,3 +650,22 @@ def test_api_submissions_work_for_the_owning_partner(path, objects_a, admin_a):
     response = _api(admin_a, "token").post(path, body(objects_a), format="json")
     assert response.status_code == 201, response.json()
     assert effect(objects_a)
+
+
+def test_an_api_error_leaves_no_scope_behind(admin_a, partner_a):
+    """DRF skips `finalize_response` when a view raises (a 500): the request's scope must end then, not
+    when the garbage collector finalises it, which would set whatever runs at that moment (the next
+    request on the worker) back to this user's scope."""
+    before = dict(get_scope())
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(admin_a)
+    # Keep the error's traceback out of the captured log records, so nothing outlives the response.
+    with (
+        mock.patch("incentives.api.RedemptionViewSet.get_queryset", side_effect=RuntimeError("boom")),
+        mock.patch("django.core.handlers.exception.log_response"),
+    ):
+        response = client.get("/api/v1/redemptions/")
+    assert response.status_code == 500
+    del response  # its exc_info holds the view
+    gc.collect()
+    assert get_scope() == before
