@@ -52,7 +52,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "partners.parsers.api_bad_request"
+handler400 = "partners.api_errors.api_bad_request"
+handler404 = "partners.api_errors.api_not_found"
 
 admin.site.site_header = "PartnerLoop"
 admin.site.site_title = "PartnerLoop admin"

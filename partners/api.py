@@ -29,7 +29,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from . import services
-from .filters import ContactFilter, InteractionFilter, PartnerFilter, ProductFilter, SaleFilter, SalesMonthFilter
+from .filters import ContactFilter, InteractionFilter, PartnerFilter, ProductFilter, SaleFilter, SalesMonthFilter, SearchFilter
 from .idempotency import idempotent
 from .imports import ImportOptions, columns_for, jobs
 from .models import (
@@ -242,7 +242,7 @@ class PartnerViewSet(BaseViewSet):
     filterset_class = PartnerFilter
     # PartnerFilter owns `?ordering=` (the same sort as the manager UI); DRF's OrderingFilter would
     # read the same parameter with other choices, so it is left out here.
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    filter_backends = [DjangoFilterBackend, SearchFilter]
     search_fields = ["name", "legal_name", "external_id"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters, serializers
 
 from .fields import IsoDateTimeFilter
 from .models import Contact, Interaction, InteractionKind, Partner, PartnerStatus, PartnerType, Product, Sale, SalesMonth, Territory, Tier
@@ -108,6 +109,17 @@ class InteractionFilter(django_filters.FilterSet):
 
 
 # --- sales data (API) -----------------------------------------------------------------------------
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's search, with its refusals (a NUL character) named under the parameter, like every other
+    filter error, instead of a bare list."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({self.search_param: error.detail}) from error
 
 
 class StrictBooleanField(forms.Field):

@@ -9,14 +9,10 @@ may raise (`max_body_bytes`, the bulk import's follows its row limit) and answer
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.utils.translation import gettext_lazy as _
-from django.views import defaults
 from rest_framework import parsers, renderers
 from rest_framework.exceptions import APIException, ParseError
-from rest_framework.response import Response
 from rest_framework.utils import json
-from rest_framework.views import exception_handler
 
 
 class PayloadTooLarge(APIException):
@@ -80,34 +76,3 @@ class ExactJSONParser(SafeJSONParser):
 
     parse_float = Decimal
 
-
-def api_exception_handler(exc, context):
-    """DRF's handler, plus Django's own body limits answered as JSON (DRF leaves them to an HTML page)."""
-    response = _django_body_error(exc, context.get("view"))
-    if response is not None:
-        return response
-    return exception_handler(exc, context)
-
-
-def _django_body_error(exc, view):
-    if isinstance(exc, RequestDataTooBig):
-        error = too_large(view, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        return Response({"detail": error.detail}, status=error.status_code)
-    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        return Response({"detail": str(exc)}, status=400)
-    return None
-
-
-def api_bad_request(request, exception=None):
-    """The project's 400 page: JSON under /api/ (a body refused before any API view ran), HTML elsewhere."""
-    if request.path.startswith("/api/"):
-        response = _django_body_error(exception, None) or Response({"detail": _("Bad request.")}, status=400)
-        return _rendered(response, request)
-    return defaults.bad_request(request, exception)
-
-
-def _rendered(response, request):
-    response.accepted_renderer = renderers.JSONRenderer()
-    response.accepted_media_type = "application/json"
-    response.renderer_context = {"request": request}
-    return response.render()

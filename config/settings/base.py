@@ -183,12 +183,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "partners.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     # One JSON parser for every endpoint: oversized bodies answer a JSON 413, malformed ones a JSON 400.
     "DEFAULT_PARSER_CLASSES": ["partners.parsers.SafeJSONParser"],
-    "EXCEPTION_HANDLER": "partners.parsers.api_exception_handler",
+    # JSON only: Swagger UI (/api/docs/) is the place to explore; DRF's browsable pages need inline styles.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "partners.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "partners.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -77,7 +77,7 @@ def test_a_form_body_over_the_limit_under_a_session_is_a_json_answer(client, adm
 def test_a_body_refused_before_any_api_view_is_json_under_api(rf):
     from django.core.exceptions import RequestDataTooBig
 
-    from partners.parsers import api_bad_request
+    from partners.api_errors import api_bad_request
 
     response = api_bad_request(rf.post("/api/v1/ideas/"), RequestDataTooBig("too big"))
     assert response.status_code == 413

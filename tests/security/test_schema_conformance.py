@@ -102,3 +102,25 @@ def test_an_unknown_token_is_a_documented_answer(schema):
     response = APIClient(HTTP_AUTHORIZATION="Token nope").get("/api/v1/partners/")
     assert response.status_code in (401, 403)
     assert_documented(schema, path="/api/v1/partners/", method="GET", response=response)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/territories/0.5/", "/api/v2/partners/", "/api/v1/nothing-here/"])
+def test_a_path_no_route_matches_is_a_json_404_under_the_api(manager_user, path):
+    response = _api(manager_user).get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_page_outside_the_api_keeps_the_html_404(manager_client):
+    response = manager_client.get("/partners/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/rewards/", "/api/v1/surveys/", "/api/v1/partners/"])
+def test_a_nul_character_in_the_search_is_a_documented_400_naming_the_parameter(schema, manager_user, path):
+    response = _api(manager_user).get(path, {"search": "abc\x00"})
+    assert response.status_code == 400
+    assert response.json() == {"search": ["Null characters are not allowed."]}
+    assert_documented(schema, path=path, method="GET", response=response)
