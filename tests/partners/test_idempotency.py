@@ -276,8 +276,8 @@ IDEMPOTENT_OPERATIONS = [
 ]
 
 
-def test_the_schema_documents_the_header_on_every_money_and_points_write(client):
-    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+def test_the_schema_documents_the_header_on_every_money_and_points_write(signed_in_client):
+    paths = signed_in_client.get("/api/schema/", {"format": "json"}).json()["paths"]
     documented = sorted(
         path
         for path, operations in paths.items()
