@@ -14,7 +14,7 @@ In one run, on the same generated files (cached in --out, keyed by their paramet
 
 (a) a bare `COPY` of the file into a plain, unindexed table of text columns: the floor (the median
     of three runs, as it is short enough for any other process on the machine to skew);
-(b) the full import through `partners.imports.import_file` (the COPY engine), with every SQL statement
+(b) the full import through `sales.imports.import_file` (the COPY engine), with every SQL statement
     timed through `connection.execute_wrapper` and the COPY and the COMMIT measured as the gaps
     around them;
 (c) the ratio b / a; (d) the peak resident set size of the importing process, for the small and the
@@ -210,7 +210,8 @@ def phase_setup(*, db_name, partners, customers, products):
     from django.db import connection
     from django_scopes import scopes_disabled
 
-    from partners.models import Customer, Partner, PartnerStatus, PartnerType, Product
+    from partners.models import Partner, PartnerStatus, PartnerType
+    from sales.models import Customer, Product
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
@@ -321,7 +322,7 @@ def phase_import(*, db_name, path, source, explain_to=None):
     from django.conf import settings
     from django.db import connection, transaction
 
-    from partners.imports import ImportOptions, import_file
+    from sales.imports import ImportOptions, import_file
 
     size = os.path.getsize(path)
     settings.PARTNERLOOP_IMPORT_MAX_BYTES = max(settings.PARTNERLOOP_IMPORT_MAX_BYTES, size)

@@ -248,18 +248,9 @@ def phase_generate(*, db_name, spec):
     from django_scopes import scopes_disabled
 
     from kpis.definitions import day_end
-    from partners.imports.rollups import MONTH
-    from partners.models import (
-        Contact,
-        Customer,
-        Partner,
-        PartnerStatus,
-        PartnerStatusChange,
-        PartnerType,
-        Product,
-        Territory,
-        Tier,
-    )
+    from partners.models import Contact, Partner, PartnerStatus, PartnerStatusChange, PartnerType, Territory, Tier
+    from sales.imports.rollups import MONTH
+    from sales.models import Customer, Product
     from surveys.models import Question, QuestionKind, Survey, Wave
 
     steps = {}
@@ -861,19 +852,13 @@ def naive_scores(*, day, partner_ids, model):
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
+    from cases.models import Case
+    from enablement.models import Certification
     from kpis import definitions as kpi
     from kpis import scoring, services
     from kpis.models import Alert, AlertKind, ScoreSnapshot
-    from partners.models import (
-        Case,
-        Certification,
-        CustomerFirstSale,
-        Interaction,
-        InteractionKind,
-        MarketFirstSale,
-        Partner,
-        SalesMonth,
-    )
+    from partners.models import Interaction, InteractionKind, Partner
+    from sales.models import CustomerFirstSale, MarketFirstSale, SalesMonth
 
     period = kpi.Period.trailing(day)
     previous_start = kpi.add_months(period.start, -12)

@@ -12,6 +12,7 @@ from partners.views_auth import ThrottledPasswordResetView
 urlpatterns = [
     path("", partner_views.home, name="home"),
     path("healthz/", partner_views.healthz, name="healthz"),
+    path("partners/imports/", include("sales.urls")),
     path("partners/", include("partners.urls")),
     path("portal/", include("portal.urls")),
     path("surveys/", include("surveys.urls")),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("accounts/api-token/", partner_views.ApiTokenView.as_view(), name="api_token"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("partners.api_urls")),
+    path("api/v1/", include("sales.api_urls")),
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("incentives.api_urls")),
     path("api/v1/", include("kpis.api_urls")),

@@ -176,7 +176,7 @@ class ProgramViewSet(IncentiveViewSet):
             return programs
         if self.partner is None:
             return programs.none()
-        return programs.exclude(status=ProgramStatus.DRAFT).eligible_for(self.partner)
+        return programs.exclude(status=ProgramStatus.DRAFT).reaching(self.partner)
 
 
 # --- earnings ---------------------------------------------------------------------------------

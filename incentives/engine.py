@@ -17,7 +17,9 @@ from decimal import Decimal
 from django.db.models import Case, Count, DecimalField, F, Min, Q, Sum, When
 from django.db.models.functions import Abs
 
-from partners.models import Certification, Partner, PartnerStatus, Sale, SalesMonth
+from enablement.models import Certification
+from partners.models import Partner
+from sales.models import Sale, SalesMonth
 
 from .models import EarningBasis, PeriodKind, RuleKind
 from .rules import Context, rule_type_for
@@ -57,20 +59,8 @@ def one_year_earlier(day):
 
 
 def eligible_partner_ids(program):
-    """Partners the program's eligibility lets in (each empty criterion means everyone); 4 queries."""
-    partners = Partner.objects.exclude(status=PartnerStatus.APPLICANT)
-    if program.partner_types:
-        partners = partners.filter(partner_type__in=program.partner_types)
-    tier_ids = list(program.tiers.values_list("pk", flat=True)) if program.pk else []
-    if tier_ids:
-        partners = partners.filter(tier_id__in=tier_ids)
-    territory_ids = list(program.territories.values_list("pk", flat=True)) if program.pk else []
-    if territory_ids:
-        partners = partners.filter(territory_id__in=territory_ids)
-    picked_ids = list(program.partners.values_list("pk", flat=True)) if program.pk else []
-    if picked_ids:
-        partners = partners.filter(pk__in=picked_ids)
-    return set(partners.values_list("pk", flat=True))
+    """Partners the program's audience lets in (each empty criterion means everyone); 4 queries."""
+    return set(Partner.objects.filter(program.audience_q()).values_list("pk", flat=True))
 
 
 def _whole_months(starts_on, ends_on):

@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelMultipleChoiceField
 
-from partners.forms import AudienceForm, form_helper
+from core.forms import form_helper
+from partners.forms import AudienceForm
 from partners.models import Partner, Tier
 
 from .models import PayoutStatus, Program, ProgramStatus, RedemptionStatus, Reward, RuleKind, TierRule

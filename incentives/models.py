@@ -15,7 +15,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Partner, PartnerType, Territory, Tier
+from core.audience import AudienceMixin, AudienceQuerySet
+from partners.models import Partner, PartnerStatus, PartnerType, Territory, Tier
 from partners.tenancy import partner_scoped_manager
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -80,28 +81,19 @@ class ProgramStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-class ProgramQuerySet(models.QuerySet):
+class ProgramQuerySet(AudienceQuerySet):
     def active(self):
         return self.filter(status=ProgramStatus.ACTIVE)
 
-    def eligible_for(self, partner):
-        """Programs whose eligibility lets `partner` in (each empty criterion means everyone).
 
-        The partner-type list is checked in Python over (id, types) pairs: JSON containment is not
-        available on SQLite (the embedded database of `make run`), and programs are few.
-        """
-        by_type = [pk for pk, types in self.values_list("pk", "partner_types") if not types or partner.partner_type in types]
-        return (
-            self.filter(pk__in=by_type)
-            .filter(Q(tiers__isnull=True) | Q(tiers=partner.tier_id))
-            .filter(Q(territories__isnull=True) | Q(territories=partner.territory_id))
-            .filter(Q(partners__isnull=True) | Q(partners=partner.pk))
-            .distinct()
-        )
+class Program(AudienceMixin):
+    """An incentive program: who is in it, over which periods, and the rules that pay them.
 
+    Audience: partner types, tiers, territories and hand-picked partners; every partner but applicants.
+    """
 
-class Program(models.Model):
-    """An incentive program: who is in it, over which periods, and the rules that pay them."""
+    audience_criteria = ("partner_types", "tiers", "territories", "partners")
+    audience_statuses = [status for status in PartnerStatus.values if status != PartnerStatus.APPLICANT]
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True, help_text=_("Shown to partners in the portal."))
@@ -429,14 +421,16 @@ class RewardKind(models.TextChoices):
     EXCLUSIVE_ACCESS = "exclusive_access", _("Exclusive access")
 
 
-class RewardQuerySet(models.QuerySet):
+class RewardQuerySet(AudienceQuerySet):
     def available_to(self, partner):
         """Active rewards the partner's tier may redeem (no tiers set means every tier)."""
-        return self.filter(is_active=True).filter(Q(tiers__isnull=True) | Q(tiers=partner.tier_id)).distinct()
+        return self.filter(is_active=True).reaching(partner)
 
 
-class Reward(models.Model):
-    """An item of the reward catalog; `stock` empty means unlimited."""
+class Reward(AudienceMixin):
+    """An item of the reward catalog; `stock` empty means unlimited. Audience: tiers, any partner status."""
+
+    audience_criteria = ("tiers",)
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)

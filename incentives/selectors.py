@@ -10,7 +10,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.models import Certification, DealRegistration, DealStatus, Sale
+from core.csv import safe_cell
+from deals.models import DealRegistration, DealStatus
+from enablement.models import Certification
+from sales.models import Sale
 
 from . import engine
 from .models import (
@@ -29,13 +32,11 @@ from .models import (
 from .rules import fmt, rule_type_for
 
 ZERO = Decimal("0")
-# Spreadsheet programs execute cells that start with these characters (CSV/formula injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def programs_for_partner(*, partner):
     """Active programs the partner is eligible for, with their rules (2 queries)."""
-    return Program.objects.active().eligible_for(partner).prefetch_related("rules").order_by("starts_on", "name")
+    return Program.objects.active().reaching(partner).prefetch_related("rules").order_by("starts_on", "name")
 
 
 def program_detail(*, program):
@@ -54,11 +55,6 @@ def payouts_for(*, partner):
 def payout_list(*, status=None):
     payouts = Payout.objects.select_related("partner", "program", "approved_by", "paid_by")
     return payouts.filter(status=status) if status else payouts
-
-
-def _csv_safe(value):
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 def payouts_csv(*, payouts) -> str:
@@ -84,12 +80,12 @@ def payouts_csv(*, payouts) -> str:
         writer.writerow(
             [
                 payout.pk,
-                _csv_safe(payout.partner.name),
-                _csv_safe(payout.partner.external_id),
-                _csv_safe(payout.program.name if payout.program else ""),
+                safe_cell(payout.partner.name),
+                safe_cell(payout.partner.external_id),
+                safe_cell(payout.program.name if payout.program else ""),
                 f"{payout.amount:.2f}",
                 payout.status,
-                _csv_safe(payout.reference),
+                safe_cell(payout.reference),
                 payout.created_at.isoformat(),
                 payout.approved_at.isoformat() if payout.approved_at else "",
                 payout.paid_at.isoformat() if payout.paid_at else "",

@@ -402,7 +402,7 @@ def period_close(*, period, by=None, today=None) -> CloseResult:
 
 def periods_close_due(*, today=None) -> list:
     """Close every ended period of active programs, and recalculate closed ones whose sales changed since."""
-    from partners.models import Sale
+    from sales.models import Sale
 
     today = today or timezone.localdate()
     results = []

@@ -32,9 +32,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from core.web import paginate, querystring_without_page
 from partners.idempotency import FORM_TOKEN_FIELD, FormTokenError, form_token, submit_once
 from partners.models import Partner, PartnerType, Tier
-from partners.views import ManagerRequiredMixin, _page, _querystring_without_page
+from partners.views import ManagerRequiredMixin
 
 from . import engine, selectors, services
 from .forms import (
@@ -159,8 +160,8 @@ class ProgramListView(ManagerRequiredMixin, View):
         filter_form = ProgramFilterForm(request.GET)
         context = {
             "filter_form": filter_form,
-            "page_obj": _page(request, program_list(**filter_form.filters())),
-            "querystring": _querystring_without_page(request),
+            "page_obj": paginate(request, program_list(**filter_form.filters())),
+            "querystring": querystring_without_page(request),
         }
         return render(request, "incentives/program_list.html", context)
 
@@ -460,8 +461,8 @@ class PeriodEarningsView(ManagerRequiredMixin, View):
         context = {
             "program": program,
             "period": period,
-            "page_obj": _page(request, lines),
-            "querystring": _querystring_without_page(request),
+            "page_obj": paginate(request, lines),
+            "querystring": querystring_without_page(request),
             "totals": totals,
         }
         return render(request, "incentives/period_earnings.html", context)
@@ -554,8 +555,8 @@ class PayoutListView(ManagerRequiredMixin, View):
         context = {
             "filter_form": filter_form,
             "status": status,
-            "page_obj": _page(request, payouts),
-            "querystring": _querystring_without_page(request),
+            "page_obj": paginate(request, payouts),
+            "querystring": querystring_without_page(request),
             "statuses": [(value, label, counts.get(value, 0)) for value, label in PayoutStatus.choices],
             "unbatched": unbatched,
         }
@@ -724,7 +725,7 @@ class RewardListView(ManagerRequiredMixin, View):
 
     def get(self, request):
         rewards = Reward.objects.prefetch_related("tiers").annotate(redemption_count=Count("redemptions")).order_by("points_cost", "name")
-        context = {"page_obj": _page(request, rewards), "querystring": _querystring_without_page(request)}
+        context = {"page_obj": paginate(request, rewards), "querystring": querystring_without_page(request)}
         return render(request, "incentives/reward_list.html", context)
 
 
@@ -789,8 +790,8 @@ class RedemptionListView(ManagerRequiredMixin, View):
         context = {
             "filter_form": filter_form,
             "status": status,
-            "page_obj": _page(request, redemptions),
-            "querystring": _querystring_without_page(request),
+            "page_obj": paginate(request, redemptions),
+            "querystring": querystring_without_page(request),
             "statuses": [(value, label, counts.get(value, 0)) for value, label in RedemptionStatus.choices],
             "reject_form": RejectForm(submit_label=_("Reject and refund")),
         }
@@ -902,7 +903,7 @@ class TierRuleListView(ManagerRequiredMixin, View):
         for tier in tiers:
             tier.rule = rules.get(tier.pk)
         changes = TierChange.objects.select_related("partner", "from_tier", "to_tier").order_by("-at", "-id")
-        context = {"tiers": tiers, "page_obj": _page(request, changes), "querystring": _querystring_without_page(request)}
+        context = {"tiers": tiers, "page_obj": paginate(request, changes), "querystring": querystring_without_page(request)}
         return render(request, "incentives/tier_rules.html", context)
 
 

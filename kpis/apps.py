@@ -8,7 +8,7 @@ class KpisConfig(AppConfig):
     verbose_name = _("KPIs and loyalty score")
 
     def ready(self):
-        from partners.signals import rollups_changed
+        from sales.signals import rollups_changed
 
         from .schedules import ensure_schedules
         from .tasks import refresh_channel_cube_after_import

@@ -21,18 +21,10 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from enablement.models import Certification
 from incentives.models import EarningLine
-from partners.models import (
-    Certification,
-    CustomerFirstSale,
-    Interaction,
-    MarketDimension,
-    MarketFirstSale,
-    Partner,
-    PartnerStatus,
-    PartnerStatusChange,
-    SalesMonth,
-)
+from partners.models import Interaction, Partner, PartnerStatus, PartnerStatusChange
+from sales.models import CustomerFirstSale, MarketDimension, MarketFirstSale, SalesMonth
 
 from . import definitions as kpi
 

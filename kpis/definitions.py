@@ -17,21 +17,11 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import Case, CaseKind
+from enablement.models import Certification
 from incentives.models import EarningLine, RewardType
-from partners.models import (
-    Case,
-    CaseKind,
-    Certification,
-    CustomerFirstSale,
-    Interaction,
-    InteractionKind,
-    MarketDimension,
-    MarketFirstSale,
-    Partner,
-    PartnerStatus,
-    PartnerStatusChange,
-    SalesMonth,
-)
+from partners.models import Interaction, InteractionKind, Partner, PartnerStatus, PartnerStatusChange
+from sales.models import CustomerFirstSale, MarketDimension, MarketFirstSale, SalesMonth
 from surveys.selectors import partner_satisfaction
 
 ZERO = Decimal("0")

@@ -116,7 +116,7 @@ def _enqueue_refresh_after_commit():
 
 
 def refresh_channel_cube_after_import(sender, **kwargs):
-    """Receiver of `partners.signals.rollups_changed`: refresh the cube once the import has committed.
+    """Receiver of `sales.signals.rollups_changed`: refresh the cube once the import has committed.
 
     One commit callback per transaction however many batches the import rebuilt (a callback rolled
     back with its savepoint is gone from the list, so it is registered again), and one queued

@@ -6,13 +6,11 @@ Each page reads through `kpis.selectors` in a fixed number of queries whatever t
 partners, and every table of the overview downloads as CSV with `?export=<table>`.
 """
 
-import csv
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from core.csv import csv_response
 from partners.models import Partner
-from partners.views import ManagerRequiredMixin, _csv_cell
+from partners.views import ManagerRequiredMixin
 
 from . import definitions as kpi
 from . import selectors, services
@@ -77,28 +76,6 @@ def _display(value, kind, *, signed=False):
     if kind == "score":
         return sign + number_format(value, decimal_pos=1)
     return sign + number_format(value, decimal_pos=0, force_grouping=True)
-
-
-def _plain(value):
-    """A number for a CSV cell or chart: Decimal as a plain string (no grouping), None as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        if value == value.to_integral():
-            return format(value.to_integral(), "f")
-        return format(value.quantize(Decimal("0.0001")) if value.as_tuple().exponent < -4 else value, "f")
-    return value
-
-
-def _csv_response(filename, header, rows):
-    """CSV download; text cells are neutralised against spreadsheet formulas, numbers written as numbers."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([_csv_cell(str(cell)) for cell in header])
-    for row in rows:
-        writer.writerow([_plain(cell) if isinstance(cell, int | float | Decimal) or cell is None else _csv_cell(cell) for cell in row])
-    return response
 
 
 def _chart_number(value):
@@ -351,7 +328,7 @@ class OverviewView(ManagerRequiredMixin, View):
                 form.add_error(None, _("There is no table “%(name)s” to export.") % {"name": export})
                 return render(request, "kpis/overview.html", {"form": form, "exports": EXPORTS}, status=400)
             header, rows = overview.table(export)
-            return _csv_response(f"kpis-{export}-{start:%Y%m%d}-{end:%Y%m%d}", header, rows)
+            return csv_response(f"kpis-{export}-{start:%Y%m%d}-{end:%Y%m%d}", header, rows)
         params = request.GET.copy()
         params.pop("export", None)
         context = {
@@ -449,9 +426,9 @@ class ScorecardView(ManagerRequiredMixin, View):
                 ]
                 for c in card["components"]
             ]
-            return _csv_response(f"scorecard-{partner.pk}-components", header, rows)
+            return csv_response(f"scorecard-{partner.pk}-components", header, rows)
         if export == "trend":
-            return _csv_response(
+            return csv_response(
                 f"scorecard-{partner.pk}-trend", [_("date"), _("score")], [[day.isoformat(), score] for day, score in card["trend"]]
             )
         context = {

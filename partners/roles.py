@@ -17,6 +17,10 @@ MANAGER_PERMISSIONS = {
     "partnerapplication": ("view", "change"),
     "tier": ("view",),
     "territory": ("view",),
+}
+
+# The sales app's models (app_label "sales"): imports, and reading the sales data.
+SALES_PERMISSIONS = {
     "importjob": ("view", "add"),
     "sale": ("view",),
     "customer": ("view",),
@@ -69,6 +73,7 @@ def ensure_manager_group(**kwargs):
     group, _ = Group.objects.using(using).get_or_create(name=MANAGER_GROUP)
     codenames = [f"{action}_{model}" for model, actions in MANAGER_PERMISSIONS.items() for action in actions]
     group.permissions.add(*Permission.objects.using(using).filter(content_type__app_label="partners", codename__in=codenames))
+    _grant_app_permissions(group, "sales", SALES_PERMISSIONS, using)
     _grant_app_permissions(group, "surveys", SURVEY_PERMISSIONS, using)
     _grant_app_permissions(group, "incentives", INCENTIVE_PERMISSIONS, using)
     _grant_app_permissions(group, "kpis", KPI_PERMISSIONS, using)

@@ -1,16 +1,10 @@
-"""Portal logins go on the partner's timeline, so engagement KPIs can count them; `rollups_changed`
-tells the apps above that the sales rollups changed (kpis refreshes the overview's figures)."""
+"""Portal logins go on the partner's timeline, so engagement KPIs can count them."""
 
-from django.dispatch import Signal
 from django.utils.translation import gettext
 from django_scopes import scopes_disabled
 
 from .models import Interaction, InteractionKind
 from .tenancy import membership_for
-
-# Sent inside the writing transaction after the rollups of some partners and months were rebuilt
-# (every sales import, admin edits of sales); receivers act with transaction.on_commit.
-rollups_changed = Signal()
 
 
 def record_portal_login(sender, request, user, **kwargs):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_imports
+from . import views
 
 app_name = "partners"
 
@@ -20,9 +20,4 @@ urlpatterns = [
     path("applications/<int:pk>/", views.ApplicationDetailView.as_view(), name="application_detail"),
     path("applications/<int:pk>/accept/", views.ApplicationDecideView.as_view(decision="accept"), name="application_accept"),
     path("applications/<int:pk>/decline/", views.ApplicationDecideView.as_view(decision="decline"), name="application_decline"),
-    path("imports/", views_imports.ImportListView.as_view(), name="imports"),
-    path("imports/new/", views_imports.ImportCreateView.as_view(), name="import_new"),
-    path("imports/<int:pk>/", views_imports.ImportDetailView.as_view(), name="import_detail"),
-    path("imports/<int:pk>/progress/", views_imports.ImportProgressView.as_view(), name="import_progress"),
-    path("imports/<int:pk>/errors.csv", views_imports.ImportErrorsCsvView.as_view(), name="import_errors_csv"),
 ]

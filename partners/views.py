@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,6 +17,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
+
+from core.csv import safe_cell
+from core.web import add_service_error, paginate, querystring_without_page
 
 from . import selectors, services
 from .forms import (
@@ -64,26 +66,6 @@ class ManagerRequiredMixin(AccessMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-def _add_service_error(form, error):
-    """Show a service's ValidationError on `form`; errors of fields the form does not have become
-    form-wide errors (Form.add_error raises ValueError for them, which would be a 500)."""
-    if hasattr(error, "error_dict") and not set(error.error_dict) <= set(form.fields) | {"__all__"}:
-        form.add_error(None, error.messages)
-    else:
-        form.add_error(None, error)
-
-
-def _page(request, queryset, per_page=None):
-    """A page of `queryset`; a missing, bad or out-of-range ?page= gives a valid page, never a 500."""
-    return Paginator(queryset, per_page or settings.PARTNERLOOP_PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _querystring_without_page(request):
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 class PartnerListView(ManagerRequiredMixin, View):
     def get(self, request):
         filterset = selectors.partner_list(params=request.GET, request=request)
@@ -99,14 +81,8 @@ class PartnerListView(ManagerRequiredMixin, View):
         return render(
             request,
             "partners/partner_list.html",
-            {"filter": filterset, "page_obj": _page(request, queryset), "querystring": _querystring_without_page(request)},
+            {"filter": filterset, "page_obj": paginate(request, queryset), "querystring": querystring_without_page(request)},
         )
-
-
-def _csv_cell(value):
-    """Neutralise spreadsheet formulas: partner names can come from the public application form."""
-    value = str(value)
-    return f"'{value}" if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def _partners_csv(queryset):
@@ -126,7 +102,7 @@ def _partners_csv(queryset):
             partner.account_manager.get_username() if partner.account_manager else "",
             partner.joined_on or "",
         ]
-        writer.writerow([_csv_cell(cell) for cell in row])
+        writer.writerow([safe_cell(cell) for cell in row])
     return response
 
 
@@ -144,7 +120,7 @@ def _get_partner(pk):
 
 
 def _detail_context(request, partner, interaction_form):
-    timeline = _page(request, selectors.partner_timeline(partner=partner, include_internal=True), per_page=20)
+    timeline = paginate(request, selectors.partner_timeline(partner=partner, include_internal=True), per_page=20)
     return {"partner": partner, "timeline": timeline, "interaction_form": interaction_form}
 
 
@@ -162,7 +138,7 @@ class PartnerCreateView(ManagerRequiredMixin, View):
             try:
                 partner = services.partner_create(created_by=request.user, status=status, **data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Partner %(name)s created.") % {"name": partner.name})
                 return redirect("partners:detail", pk=partner.pk)
@@ -183,7 +159,7 @@ class PartnerUpdateView(ManagerRequiredMixin, View):
             try:
                 services.partner_update(partner=partner, changed_by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Partner %(name)s saved.") % {"name": form.cleaned_data["name"]})
                 return redirect("partners:detail", pk=partner.pk)
@@ -235,7 +211,7 @@ class ContactFormView(ManagerRequiredMixin, View):
             try:
                 services.contact_save(partner=partner, contact=contact, **form.cleaned_data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Contact saved."))
                 return redirect("partners:detail", pk=partner.pk)
@@ -276,7 +252,7 @@ class MemberInviteView(ManagerRequiredMixin, View):
             try:
                 membership = services.membership_invite(partner=partner, invited_by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Invitation sent to %(email)s.") % {"email": membership.user.email})
                 return redirect("partners:detail", pk=partner.pk)
@@ -330,11 +306,11 @@ class ApplicationListView(ManagerRequiredMixin, View):
             request,
             "partners/application_list.html",
             {
-                "page_obj": _page(request, applications),
+                "page_obj": paginate(request, applications),
                 "status": status,
                 "statuses": ApplicationStatus.choices,
                 "counts": selectors.application_counts(),
-                "querystring": _querystring_without_page(request),
+                "querystring": querystring_without_page(request),
             },
         )
 
@@ -378,7 +354,7 @@ class ApplicationDecideView(ManagerRequiredMixin, View):
                 messages.success(request, _("The application was declined and the applicant informed."))
                 return redirect("partners:applications")
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
         application.refresh_from_db()
         return render(
             request,
@@ -401,7 +377,7 @@ class ApplyView(View):
             try:
                 services.application_submit(**data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 return redirect("apply_thanks")
         return render(request, "partners/apply.html", {"form": form}, status=400)

@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 from modeltranslation.utils import get_translation_fields
 
+from core.forms import form_helper
 from partners.fields import AwareDateTimeField
-from partners.forms import AudienceForm, form_helper
+from partners.forms import AudienceForm
 from partners.models import Partner, PartnerType, Territory, Tier
 
 from . import services

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Partner, PartnerType, Territory, Tier
+from core.audience import AudienceMixin
+from partners.models import Partner, PartnerStatus, PartnerType, Territory, Tier
 from partners.tenancy import partner_scoped_manager
 
 
@@ -31,7 +32,12 @@ class Recurrence(models.TextChoices):
     YEARLY = "yearly", _("Yearly")
 
 
-class Survey(models.Model):
+class Survey(AudienceMixin):
+    """A survey; its audience (partner types, tiers, territories) is active partners only."""
+
+    audience_criteria = ("partner_types", "tiers", "territories")
+    audience_statuses = [PartnerStatus.ACTIVE]
+
     title = models.CharField(_("title"), max_length=200)
     intro = models.TextField(_("introduction"), blank=True)
     partner_types = models.JSONField(_("partner types"), default=list, blank=True, help_text=_("Empty: every type."))
@@ -59,21 +65,6 @@ class Survey(models.Model):
 
     def __str__(self):
         return self.title
-
-    def audience_filter(self):
-        """A Q over Partner for the partners this survey is meant for (active partners only)."""
-        from partners.models import PartnerStatus
-
-        condition = Q(status=PartnerStatus.ACTIVE)
-        if self.partner_types:
-            condition &= Q(partner_type__in=self.partner_types)
-        tier_ids = [tier.pk for tier in self.tiers.all()]
-        if tier_ids:
-            condition &= Q(tier_id__in=tier_ids)
-        territory_ids = [territory.pk for territory in self.territories.all()]
-        if territory_ids:
-            condition &= Q(territory_id__in=territory_ids)
-        return condition
 
     def audience_description(self):
         parts = []

@@ -152,7 +152,7 @@ def wave_invite(*, wave: Wave, now=None) -> list:
         )
         if not claimed:
             return []
-        partners = Partner.objects.filter(wave.survey.audience_filter())
+        partners = Partner.objects.filter(wave.survey.audience_q())
         memberships = Membership.objects.filter(partner__in=partners, user__is_active=True).select_related("user")
         invitations = [Invitation(wave=wave, partner_id=m.partner_id, user=m.user, sent_at=now) for m in memberships]
         Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)

@@ -26,8 +26,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from core.csv import safe_cell
+from core.web import add_service_error, paginate, querystring_without_page
 from partners.models import PartnerType
-from partners.views import ManagerRequiredMixin, _add_service_error, _page, _querystring_without_page
+from partners.views import ManagerRequiredMixin
 
 from . import selectors, services
 from .forms import (
@@ -48,13 +50,6 @@ from .selectors import ANONYMITY_THRESHOLD, NpsFigures
 
 WAVE_STATES = {"scheduled": gettext_lazy("Scheduled"), "open": gettext_lazy("Open"), "closed": gettext_lazy("Closed")}
 BREAKDOWN_LABELS = {"tier": gettext_lazy("By tier"), "type": gettext_lazy("By partner type"), "territory": gettext_lazy("By territory")}
-# Spreadsheet programs run cells that start with these characters as formulas (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value):
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _wave_state(opens_at, closes_at, now):
@@ -190,12 +185,12 @@ class SurveyListView(ManagerRequiredMixin, View):
 
     def get(self, request):
         filter_form = SurveyFilterForm(request.GET)
-        page_obj = _page(request, survey_list(**filter_form.filters()))
+        page_obj = paginate(request, survey_list(**filter_form.filters()))
         attach_latest_results(page_obj.object_list)
         context = {
             "filter_form": filter_form,
             "page_obj": page_obj,
-            "querystring": _querystring_without_page(request),
+            "querystring": querystring_without_page(request),
             "states": WAVE_STATES,
         }
         return render(request, "surveys/survey_list.html", context)
@@ -227,7 +222,7 @@ class SurveyDetailView(ManagerRequiredMixin, View):
 
     def get(self, request, pk):
         survey = _survey(pk)
-        waves = _page(request, waves_with_counts(survey))
+        waves = paginate(request, waves_with_counts(survey))
         attach_wave_figures(waves.object_list)
         context = {"survey": survey, "questions": _questions(survey), "waves": waves, "states": WAVE_STATES}
         return render(request, "surveys/survey_detail.html", context)
@@ -416,7 +411,7 @@ class WaveCreateView(ManagerRequiredMixin, View):
                 try:
                     wave = services.wave_create(survey=survey, by=request.user, **form.cleaned_data)
                 except ValidationError as error:
-                    _add_service_error(form, error)
+                    add_service_error(form, error)
                 else:
                     if wave.opens_at <= timezone.now():
                         messages.success(request, _("Wave “%(name)s” is open; the invitations are being sent.") % {"name": wave.name})
@@ -593,7 +588,7 @@ class WaveExportView(ManagerRequiredMixin, View):
         if not anonymous:
             header += [_("Submitted"), _("Partner"), _("Tier"), _("Partner type"), _("Territory"), _("E-mail")]
         header += [question.text for question in questions]
-        writer.writerow([_csv_cell(cell) for cell in header])
+        writer.writerow([safe_cell(cell) for cell in header])
         for row in responses.iterator(chunk_size=500):
             cells = [wave.name]
             if not anonymous:
@@ -608,7 +603,7 @@ class WaveExportView(ManagerRequiredMixin, View):
                 ]
             answers_by_question = {answer.question_id: answer for answer in row.answers.all()}
             cells += [_answer_value(answers_by_question.get(question.pk)) for question in questions]
-            writer.writerow([_csv_cell(cell) for cell in cells])
+            writer.writerow([safe_cell(cell) for cell in cells])
         return response
 
 
@@ -622,8 +617,8 @@ class IdeaListView(ManagerRequiredMixin, View):
         filter_form = IdeaFilterForm(request.GET)
         context = {
             "filter_form": filter_form,
-            "page_obj": _page(request, idea_list(filters=filter_form.filters())),
-            "querystring": _querystring_without_page(request),
+            "page_obj": paginate(request, idea_list(filters=filter_form.filters())),
+            "querystring": querystring_without_page(request),
             "counts": selectors.idea_board_counts(),
             "oldest": selectors.oldest_unanswered_ideas(limit=5),
         }
@@ -662,7 +657,7 @@ class IdeaReplyView(ManagerRequiredMixin, View):
             try:
                 services.idea_reply(idea=idea, by=request.user, body=form.cleaned_data["body"])
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Reply posted; the author is notified."))
                 return redirect("surveys:idea_detail", pk=idea.pk)
@@ -679,7 +674,7 @@ class IdeaStatusView(ManagerRequiredMixin, View):
             try:
                 services.idea_set_status(idea=idea, by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 idea.refresh_from_db(fields=["status"])
                 messages.success(
@@ -701,8 +696,8 @@ class IdeaMergeView(ManagerRequiredMixin, View):
             "idea": idea,
             "form": form,
             "q": q,
-            "page_obj": _page(request, candidates, per_page=20),
-            "querystring": _querystring_without_page(request),
+            "page_obj": paginate(request, candidates, per_page=20),
+            "querystring": querystring_without_page(request),
         }
         return render(request, "surveys/idea_merge.html", context, status=status)
 
@@ -718,7 +713,7 @@ class IdeaMergeView(ManagerRequiredMixin, View):
             try:
                 services.idea_merge(idea=idea, into=into, by=request.user)
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(
                     request,

@@ -45,11 +45,17 @@ INSTALLED_APPS = [
     "django_countries",
     "axes",
     "csp",
+    "core",
     "partners",
+    "sales",
+    "deals",
+    "enablement",
+    "cases",
     "surveys",
     "incentives",
     "kpis",
     "portal",
+    "demo",
 ]
 
 MIDDLEWARE = [

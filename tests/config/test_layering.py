@@ -1,13 +1,14 @@
-"""The apps depend on each other in one direction only (docs: ARCHITECTURE.md, "Layout").
+"""The apps depend on each other in one direction only (docs/architecture.md, "Apps and the one-way rule").
 
-    partners  <-  incentives  <-  kpis  <-  portal
-    partners  <-  surveys     <-  kpis
-    partners  <-  portal
+    core  <-  partners  <-  sales  <-  deals  <-  incentives  <-  kpis  <-  portal  <-  demo
+                        <-  enablement <-'        surveys  <-'
+                        <-  cases  <-----------------------'
 
 Every .py module of every app is parsed (never imported) and each reference to another app is checked
 against ALLOWED: `import x`, `from x import y`, relative imports that climb out of the app
 (`from ..kpis import y`), and the string forms `importlib.import_module("x")`, `__import__("x")` and
-`apps.get_model("x", "Model")` / `get_model("x.Model")`.
+`apps.get_model("x", "Model")` / `get_model("x.Model")`; and `call_command("name")` of a management
+command that an app above defines (a lower app must not run an upper app's command either).
 """
 
 import ast
@@ -18,14 +19,28 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 
+_FEATURES = {"core", "partners", "sales", "deals", "enablement", "cases"}
 ALLOWED = {
-    "partners": set(),
-    "incentives": {"partners"},
-    "surveys": {"partners"},
-    "kpis": {"partners", "incentives", "surveys"},
-    "portal": {"partners", "incentives", "surveys", "kpis"},
+    "core": set(),
+    "partners": {"core"},
+    "sales": {"core", "partners"},
+    "enablement": {"core", "partners"},
+    "cases": {"core", "partners"},
+    "deals": {"core", "partners", "sales"},
+    "surveys": {"core", "partners"},
+    "incentives": _FEATURES,
+    "kpis": _FEATURES | {"incentives", "surveys"},
+    "portal": _FEATURES | {"incentives", "surveys", "kpis"},
+    "demo": _FEATURES | {"incentives", "surveys", "kpis", "portal"},
 }
 APPS = tuple(ALLOWED)
+# Which app defines each management command (call_command reaches into that app).
+COMMAND_APPS = {
+    path.stem: path.parts[-4]
+    for app in APPS
+    for path in sorted((ROOT / app / "management" / "commands").glob("*.py"))
+    if not path.stem.startswith("_")
+}
 EXISTING_APPS = [app for app in APPS if (ROOT / app / "__init__.py").is_file()]
 
 
@@ -82,6 +97,10 @@ def _referenced_modules(source, module, is_package):
                 target = _string_arg(node)
                 if target:
                     yield node.lineno, target.split(".")[0]
+            elif func_name == "call_command":
+                target = _string_arg(node)
+                if target and target in COMMAND_APPS:
+                    yield node.lineno, f"{COMMAND_APPS[target]}.management.commands.{target}"
 
 
 def violations(source, module, is_package=False):
@@ -103,8 +122,13 @@ def _app_modules(app):
 
 
 def test_the_apps_are_there():
-    assert "partners" in EXISTING_APPS
-    assert "portal" in EXISTING_APPS
+    assert set(EXISTING_APPS) == set(ALLOWED), "an app of the map is missing, or a folder is not in the map"
+    assert set(ALLOWED) <= {app.split(".")[0] for app in settings.INSTALLED_APPS}
+
+
+def test_commands_are_known_by_app():
+    assert COMMAND_APPS["seed_demo"] == "demo"
+    assert COMMAND_APPS["import_sales"] == "sales"
 
 
 @pytest.mark.parametrize("app", EXISTING_APPS)
@@ -133,6 +157,8 @@ def test_app_imports_only_the_apps_below_it(app):
         ("surveys.services", False, "from incentives.models import Program\n"),
         ("kpis.jobs", False, "from portal.models import Course\n"),
         ("kpis", True, "from ..portal import models\n"),
+        ("partners.management.commands.seed", False, "from django.core.management import call_command\ncall_command('seed_incentives')\n"),
+        ("sales.seed", False, "call_command('seed_demo', verbosity=0)\n"),
     ],
 )
 def test_checker_flags_a_violation(module, is_package, source):
@@ -151,6 +177,8 @@ def test_checker_flags_a_violation(module, is_package, source):
         ("kpis.jobs", False, "from partners.models import Partner\nfrom incentives import services\nimport surveys.models\n"),
         ("portal.views", False, "from partners import selectors\nfrom kpis import selectors as k\nfrom incentives.models import Program\n"),
         ("portal.views", False, "from django.urls import path\nimport importlib\nimportlib.import_module('.x', 'portal')\n"),
+        ("demo.management.commands.seed_demo", False, "call_command('seed_incentives')\ncall_command('migrate')\n"),
+        ("kpis.management.commands.seed_scores", False, "call_command('import_sales', 'x.csv')\n"),
     ],
 )
 def test_checker_allows_the_rule(module, is_package, source):

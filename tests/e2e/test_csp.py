@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 
 from kpis import services
 from kpis.models import Band, ScoreSnapshot
-from partners.models import ImportChannel, ImportEntity, ImportJob, ImportStatus, MembershipRole, Partner
+from partners.models import MembershipRole, Partner
+from sales.models import ImportChannel, ImportEntity, ImportJob, ImportStatus
 from tests.factories import PASSWORD, ManagerFactory, MembershipFactory, PartnerFactory, TierFactory, UserFactory
 from tests.kpis.factories import SalesMonthFactory
 from tests.surveys.factories import InvitationFactory, QuestionFactory

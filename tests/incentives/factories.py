@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import factory
 
+from enablement.models import Certification
 from incentives.models import Program, ProgramStatus, Reward, RewardKind, Rule, RuleKind
-from partners.models import Certification, Customer, Product, Sale
+from sales.models import Customer, Product, Sale
 from tests.factories import ContactFactory, PartnerFactory
 
 

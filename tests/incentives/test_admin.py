@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from incentives import services
 from incentives.models import IncentiveSettings, ProgramPeriod, TierRule
-from partners.imports import rollups
+from sales.imports import rollups
 from tests.factories import TierFactory
 
 from .factories import RewardFactory, RuleFactory, SaleFactory

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from incentives import services
 from incentives.models import AuditEntry, EarningBasis, EarningLine, LineKind, PointsEntry, ProgramPeriod, RuleKind
-from partners.imports import rollups
+from sales.imports import rollups
 from tests.factories import PartnerFactory
 
 from .factories import CertificationFactory, CustomerFactory, ProductFactory, ProgramFactory, RuleFactory, SaleFactory

@@ -29,7 +29,7 @@ from incentives.models import (
     TierChange,
     TierRule,
 )
-from partners.imports import rollups
+from sales.imports import rollups
 from tests.factories import PartnerFactory, TierFactory, with_form_token
 from tests.security.test_route_coverage import ROUTES
 

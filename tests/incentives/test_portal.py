@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from incentives import services
 from incentives.models import IncentiveSettings, PayoutStatus, PointsBalance, ProgramStatus, Redemption, RedemptionStatus, Reward, TierRule
-from partners.imports import rollups
+from sales.imports import rollups
 from tests.factories import TierFactory, with_form_token
 
 from .factories import ProgramFactory, RewardFactory, RuleFactory, SaleFactory

@@ -23,8 +23,8 @@ from incentives.models import (
     RedemptionStatus,
     Reward,
 )
-from partners.imports import rollups
 from partners.models import MembershipRole, PartnerType
+from sales.imports import rollups
 from tests.factories import MembershipFactory, PartnerFactory, TierFactory
 
 from .factories import SaleFactory

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
+from deals.models import DealRegistration, DealStatus
 from incentives import selectors, services
 from incentives.models import (
     AuditEntry,
@@ -23,8 +24,8 @@ from incentives.models import (
     TierRule,
     TierStanding,
 )
-from partners.imports import rollups
-from partners.models import DealRegistration, DealStatus, Partner, PartnerStatus
+from partners.models import Partner, PartnerStatus
+from sales.imports import rollups
 from tests.factories import PartnerFactory, TierFactory
 
 from .factories import CertificationFactory, ProgramFactory, RewardFactory, RuleFactory, SaleFactory

@@ -10,7 +10,7 @@ from django_celery_beat.models import PeriodicTask
 from incentives import services, tasks
 from incentives.models import EarningLine
 from incentives.schedules import SCHEDULES, ensure_schedules
-from partners.imports import rollups
+from sales.imports import rollups
 
 from .factories import RuleFactory, SaleFactory
 

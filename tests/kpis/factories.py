@@ -6,8 +6,10 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from partners.imports import rollups
-from partners.models import Case, CaseKind, InteractionKind, SalesMonth, SalesMonthDetail
+from cases.models import Case, CaseKind
+from partners.models import InteractionKind
+from sales.imports import rollups
+from sales.models import SalesMonth, SalesMonthDetail
 from tests.factories import ContactFactory, InteractionFactory, PartnerFactory
 from tests.incentives.factories import CertificationFactory, CustomerFactory, SaleFactory
 

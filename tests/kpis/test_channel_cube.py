@@ -25,9 +25,10 @@ from incentives.models import EarningLine, LineKind, ProgramPeriod, RewardType
 from kpis import definitions as kpi
 from kpis import selectors, services, tasks
 from kpis.models import Band, ChannelMonth, PartnerSet, ScoreSnapshot
-from partners.imports import rollups
-from partners.models import InteractionKind, Partner, PartnerStatus, PartnerStatusChange, PartnerType, SalesMonth
-from partners.signals import rollups_changed
+from partners.models import InteractionKind, Partner, PartnerStatus, PartnerStatusChange, PartnerType
+from sales.imports import rollups
+from sales.models import SalesMonth
+from sales.signals import rollups_changed
 from surveys.models import QuestionKind
 from tests.factories import ContactFactory, InteractionFactory, ManagerFactory, PartnerFactory, TerritoryFactory, TierFactory
 from tests.incentives.factories import CertificationFactory, CustomerFactory, ProgramFactory, SaleFactory

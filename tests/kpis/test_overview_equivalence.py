@@ -16,8 +16,8 @@ from django.db.models import Min
 from incentives.models import EarningLine, ProgramPeriod, RewardType
 from kpis import definitions as kpi
 from kpis import selectors, services
-from partners.imports import rollups
-from partners.models import SalesMonth, SalesMonthDetail
+from sales.imports import rollups
+from sales.models import SalesMonth, SalesMonthDetail
 from tests.factories import PartnerFactory, TerritoryFactory, TierFactory
 from tests.incentives.factories import CustomerFactory, ProgramFactory, SaleFactory
 

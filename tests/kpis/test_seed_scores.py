@@ -73,7 +73,7 @@ def test_bad_arguments_are_errors():
 def test_seed_demo_calls_seed_scores_last():
     from pathlib import Path
 
-    import partners.management.commands.seed_demo as seed_demo
+    import demo.management.commands.seed_demo as seed_demo
 
     source = Path(seed_demo.__file__).read_text()
     handle = source[source.index("def handle") :]

@@ -10,23 +10,16 @@ from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from cases.models import Case
+from deals.models import DealRegistration
+from enablement.models import Certification
 from partners import services
-from partners.imports import rollups
 from partners.models import (
     ApplicationStatus,
-    Case,
-    Certification,
     Contact,
-    Customer,
-    CustomerFirstSale,
-    DealRegistration,
     IdempotencyKey,
-    ImportChannel,
-    ImportJob,
-    ImportStatus,
     Interaction,
     InteractionKind,
-    MarketFirstSale,
     Membership,
     MembershipRole,
     Partner,
@@ -34,6 +27,15 @@ from partners.models import (
     PartnerStatus,
     PartnerStatusChange,
     PartnerType,
+)
+from sales.imports import rollups
+from sales.models import (
+    Customer,
+    CustomerFirstSale,
+    ImportChannel,
+    ImportJob,
+    ImportStatus,
+    MarketFirstSale,
     Product,
     Sale,
     SalesMonth,

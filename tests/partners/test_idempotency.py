@@ -20,9 +20,10 @@ from rest_framework.test import APIClient
 
 from partners import tasks
 from partners.idempotency import REPLAY_WINDOW, fingerprint
-from partners.imports import jobs
-from partners.models import IdempotencyKey, ImportJob, ImportStatus, Sale
+from partners.models import IdempotencyKey
 from partners.schedules import SCHEDULES, ensure_schedules
+from sales.imports import jobs
+from sales.models import ImportJob, ImportStatus, Sale
 from tests.factories import ManagerFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ KEY = "9f1c2a4e-bulk-0001"
 
 def _importer(**fields):
     user = ManagerFactory(**fields)
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="partners", codename="add_importjob"))
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="sales", codename="add_importjob"))
     return user
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from faker import Faker
 
+from demo.management.commands.seed_demo import demo_sales_files
 from incentives.models import (
     EarningLine,
     Payout,
@@ -33,12 +34,9 @@ from incentives.models import (
     Reward,
     Rule,
 )
-from partners.imports import ImportOptions, import_file
-from partners.management.commands.seed_demo import demo_sales_files
 from partners.models import (
     ApplicationStatus,
     Contact,
-    Customer,
     Interaction,
     InteractionKind,
     Membership,
@@ -48,14 +46,12 @@ from partners.models import (
     PartnerStatus,
     PartnerStatusChange,
     PartnerType,
-    Product,
-    Sale,
-    SalesMonth,
-    SalesMonthDetail,
     Territory,
     Tier,
 )
 from partners.tenancy import MANAGER_GROUP
+from sales.imports import ImportOptions, import_file
+from sales.models import Customer, Product, Sale, SalesMonth, SalesMonthDetail
 from surveys.models import Answer, Idea, IdeaEvent, IdeaStatus, Invitation, Question, QuestionKind, Response, Survey, Wave
 
 User = get_user_model()

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 
-from partners.models import ImportJob, Sale
+from sales.models import ImportJob, Sale
 from surveys.models import Idea
 from tests.incentives.factories import CustomerFactory, ProductFactory
 
@@ -29,7 +29,7 @@ def _client(user):
 def importer(manager_user):
     from django.contrib.auth.models import Permission
 
-    manager_user.user_permissions.add(Permission.objects.get(content_type__app_label="partners", codename="add_importjob"))
+    manager_user.user_permissions.add(Permission.objects.get(content_type__app_label="sales", codename="add_importjob"))
     return manager_user
 
 

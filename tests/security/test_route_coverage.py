@@ -17,18 +17,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from drf_spectacular.settings import spectacular_settings
 
 from incentives.models import Program, Reward
-from partners.models import (
-    Contact,
-    Customer,
-    ImportJob,
-    Interaction,
-    Membership,
-    Partner,
-    PartnerStatusChange,
-    Product,
-    Sale,
-    SalesMonth,
-)
+from partners.models import Contact, Interaction, Membership, Partner, PartnerStatusChange
+from sales.models import Customer, ImportJob, Product, Sale, SalesMonth
 from surveys.models import Survey, Wave
 from tests.factories import ApplicationFactory, ContactFactory, InteractionFactory, MembershipFactory
 from tests.security import test_tenancy
@@ -162,6 +152,7 @@ API_OUTSIDE_SCHEMA = {
 # The other URL namespaces and top-level routes, so a new app or page is noticed here too.
 OTHER_NAMESPACES = {
     "partners": NoObjectScope("Manager UI: refused to partner users as a whole (test_manager_ui_refuses_partner_users below)."),
+    "sales": NoObjectScope("Manager UI of the imports: refused to partner users as a whole (test_manager_ui_refuses_partner_users below)."),
     "admin": NoObjectScope("Django admin: staff only, enforced by the admin site itself."),
     "surveys": NoObjectScope(
         "Manager UI of the feedback loop: refused to partner users as a whole "
@@ -366,7 +357,7 @@ def test_every_other_namespace_and_route_is_accounted_for():
 
 # --- the manager UI refuses partner users --------------------------------------------------------
 
-MANAGER_ROUTES = sorted((name, kwargs) for name, route, kwargs, _ in ROUTES if _namespace(name) == "partners")
+MANAGER_ROUTES = sorted((name, kwargs) for name, route, kwargs, _ in ROUTES if _namespace(name) in ("partners", "sales"))
 
 
 @pytest.fixture
@@ -386,7 +377,7 @@ def _url(name, kwargs, ids):
     values = {}
     for kwarg in kwargs:
         if kwarg == "pk":
-            kind = next((k for k in ("application", "import") if name.startswith(f"partners:{k}")), "partner")
+            kind = next((k for k in ("application", "import") if name.startswith((f"partners:{k}", f"sales:{k}"))), "partner")
             values[kwarg] = ids[kind]
         elif kwarg in ids:
             values[kwarg] = ids[kwarg]

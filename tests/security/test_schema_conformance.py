@@ -54,7 +54,7 @@ def test_programs_for_a_partner_token_match_the_schema_with_a_null_budget(schema
 
 
 def test_the_bulk_import_with_an_empty_body_matches_its_documented_error(schema, manager_user):
-    manager_user.user_permissions.add(Permission.objects.get(content_type__app_label="partners", codename="add_importjob"))
+    manager_user.user_permissions.add(Permission.objects.get(content_type__app_label="sales", codename="add_importjob"))
     for body in ("", "{}", json.dumps({"rows": [], "options": {"dry_run": "maybe"}})):
         response = _api(manager_user).post("/api/v1/sales/bulk/", body, content_type="application/json")
         assert response.status_code == 400

@@ -25,7 +25,8 @@ from incentives import services as incentive_services
 from incentives.models import Payout, PayoutStatus, PointsBalance, Redemption, RedemptionStatus, Reward
 from kpis.models import Alert, AlertKind, ScoreSnapshot
 from kpis.services import score_model_current
-from partners.models import Contact, Customer, ImportJob, Interaction, Membership, MembershipRole, Partner, Sale, SalesMonth
+from partners.models import Contact, Interaction, Membership, MembershipRole, Partner
+from sales.models import Customer, ImportJob, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
 from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory, with_form_token
 from tests.incentives.factories import RewardFactory, RuleFactory
@@ -596,7 +597,8 @@ def test_api_format_suffix_routes_are_scoped_too(path, objects_a, admin_b, admin
 def _importing_manager():
     manager = UserFactory(is_staff=True)
     manager.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="partners", codename__in=["view_partner", "add_importjob"])
+        Permission.objects.get(content_type__app_label="partners", codename="view_partner"),
+        Permission.objects.get(content_type__app_label="sales", codename="add_importjob"),
     )
     return manager
 
