@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,6 +7,8 @@ class IncentivesConfig(AppConfig):
     verbose_name = _("Incentives")
 
     def ready(self):
-        from .schedules import ensure_schedules
+        from core.schedules import register_crontabs
 
-        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="incentives.ensure_schedules")
+        from .schedules import SCHEDULES
+
+        register_crontabs(SCHEDULES)

@@ -14,12 +14,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Min, Q, Sum, When
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
 from django.db.models.functions import Abs
 
 from enablement.models import Certification
 from partners.models import Partner
 from sales.models import Sale, SalesMonth
+from sales.selectors import new_customers
 
 from .models import EarningBasis, PeriodKind, RuleKind
 from .rules import Context, rule_type_for
@@ -130,10 +131,9 @@ def load_contexts(*, program, rules, starts_on, ends_on, partner_ids, period_kin
     if RuleKind.NEW_CUSTOMER in kinds:
         # New to that partner: the first sale of the partner to the customer, ever, falls in the range.
         firsts = (
-            Sale.objects.filter(partner_id__in=partner_ids, customer__isnull=False, amount__gt=0)
-            .values("partner_id", "customer_id", "customer__name")
-            .annotate(first=Min("invoice_date"))
-            .filter(first__range=(starts_on, ends_on))
+            new_customers(starts_on=starts_on, ends_before=ends_on + timedelta(days=1))
+            .filter(partner_id__in=partner_ids)
+            .values("partner_id", "customer_id", "customer__name", first=F("first_invoice_date"))
             .order_by("partner_id", "first", "customer__name")
         )
         for row in firsts:

@@ -16,15 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audience import AudienceMixin, AudienceQuerySet
-from partners.models import Partner, PartnerStatus, PartnerType, Territory, Tier
+from partners.models import Partner, PartnerOwnedQuerySet, PartnerStatus, PartnerType, Territory, Tier
 from partners.tenancy import partner_scoped_manager
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
-
-
-class PartnerOwnedQuerySet(models.QuerySet):
-    def for_partner(self, partner):
-        return self.filter(partner=partner)
 
 
 # --- Settings ----------------------------------------------------------------------------------

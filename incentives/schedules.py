@@ -1,6 +1,6 @@
 """The beat schedules of incentives, stored by django-celery-beat (editable in admin).
 
-Created after migrate when missing; an existing schedule, possibly edited by an admin, is kept.
+Registered in the app's `ready()`; `core.schedules.ensure_schedules` creates them after migrate.
 """
 
 SCHEDULES = {
@@ -8,16 +8,3 @@ SCHEDULES = {
     "Incentives: close ended periods": ("incentives.tasks.close_ended_periods", "30", "3"),
     "Incentives: expire points": ("incentives.tasks.expire_points", "45", "3"),
 }
-
-
-def ensure_schedules(**kwargs):
-    from django.conf import settings
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    for name, (task, minute, hour) in SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        crontab, _ = CrontabSchedule.objects.get_or_create(
-            minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
-        )
-        PeriodicTask.objects.create(name=name, task=task, crontab=crontab)

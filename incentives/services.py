@@ -76,6 +76,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.tasks import enqueue_after_commit
 from partners.models import Partner, PartnerStatus
 
 from . import engine, selectors
@@ -784,7 +785,7 @@ def tiers_evaluate(*, partner=None, loyalty_scores=None, today=None) -> list:
             moved.append(current)
     _tiers_write(moved=moved, changes=changes, standings=standings.values(), new_standings=new_standings)
     for change in changes:
-        transaction.on_commit(lambda change_id=change.pk: tasks.notify_tier_change.delay(tier_change_id=change_id))
+        enqueue_after_commit(tasks.notify_tier_change, tier_change_id=change.pk)
     return changes
 
 

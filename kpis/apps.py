@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,10 +7,11 @@ class KpisConfig(AppConfig):
     verbose_name = _("KPIs and loyalty score")
 
     def ready(self):
+        from core.schedules import register_crontabs
         from sales.signals import rollups_changed
 
-        from .schedules import ensure_schedules
+        from .schedules import SCHEDULES
         from .tasks import refresh_channel_cube_after_import
 
-        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="kpis.ensure_schedules")
+        register_crontabs(SCHEDULES)
         rollups_changed.connect(refresh_channel_cube_after_import, dispatch_uid="kpis.refresh_channel_cube_after_import")

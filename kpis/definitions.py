@@ -21,7 +21,8 @@ from cases.models import Case, CaseKind
 from enablement.models import Certification
 from incentives.models import EarningLine, RewardType
 from partners.models import Interaction, InteractionKind, Partner, PartnerStatus, PartnerStatusChange
-from sales.models import CustomerFirstSale, MarketDimension, MarketFirstSale, SalesMonth
+from sales.models import MarketDimension, MarketFirstSale, SalesMonth
+from sales.selectors import new_customers
 from surveys.selectors import partner_satisfaction
 
 ZERO = Decimal("0")
@@ -337,7 +338,7 @@ def market_expansion(*, period, condition=EVERY):
     """
     result = defaultdict(lambda: {"new_customers": 0, "new_countries": 0, "new_categories": 0})
     customers = (
-        CustomerFirstSale.objects.filter(condition, first_invoice_date__gte=period.start, first_invoice_date__lt=period.end)
+        new_customers(starts_on=period.start, ends_before=period.end, condition=condition)
         .values("partner_id")
         .annotate(n=Count("partner_id"))  # not the pk: an index-only scan of (first_invoice_date, partner)
         .order_by()
@@ -363,7 +364,7 @@ def market_expansion_totals(*, period, condition=EVERY):
 
     The channel sum of `market_expansion` (the same rows), counted without grouping by partner.
     """
-    customers = CustomerFirstSale.objects.filter(condition, first_invoice_date__gte=period.start, first_invoice_date__lt=period.end)
+    customers = new_customers(starts_on=period.start, ends_before=period.end, condition=condition)
     totals = {"new_customers": customers.aggregate(n=Count("partner_id"))["n"], "new_countries": 0, "new_categories": 0}
     markets = (
         MarketFirstSale.objects.filter(condition, first_month__gte=period.start, first_month__lt=period.end)

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Partner
+from partners.models import Partner, PartnerOwnedQuerySet
 from partners.tenancy import partner_scoped_manager
 
 from .definitions import COMPONENTS, default_parameters, default_weights
@@ -124,11 +124,6 @@ class ScoreModel(models.Model):
 
 def _is_number(value):
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-class PartnerOwnedQuerySet(models.QuerySet):
-    def for_partner(self, partner):
-        return self.filter(partner=partner)
 
 
 class ScoreSnapshot(models.Model):

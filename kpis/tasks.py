@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
+
+from core.tasks import RETRY, ChannelTask
 
 from . import notifications, services
 from .models import ScoreModel
@@ -16,10 +17,9 @@ from .models import ScoreModel
 logger = logging.getLogger(__name__)
 CUBE_LOCK_KEY = "kpis:channel-cube-refresh"
 CUBE_QUEUED_KEY = "kpis:channel-cube-refresh-queued"
-RETRY = {"autoretry_for": (ConnectionError, OSError), "retry_backoff": True, "max_retries": 5}
 
 
-@shared_task
+@shared_task(base=ChannelTask)
 def nightly_recompute(*, on_date=None):
     """Beat (02:00): take the lock, fan the partners out in id-range chunks, finish when all are done.
 
@@ -33,9 +33,8 @@ def nightly_recompute(*, on_date=None):
         logger.warning("Loyalty-score recompute for %s skipped: another run holds the lock.", day)
         return "skipped"
     try:
-        with scopes_disabled():
-            model = services.score_model_current()
-            ranges = services.chunk_ranges(on_date=day, size=getattr(settings, "KPIS_CHUNK_SIZE", 1000))
+        model = services.score_model_current()
+        ranges = services.chunk_ranges(on_date=day, size=getattr(settings, "KPIS_CHUNK_SIZE", 1000))
         finish = finish_recompute.si(on_date=day.isoformat(), token=token)
         if not ranges:
             finish.delay()
@@ -48,7 +47,7 @@ def nightly_recompute(*, on_date=None):
     return len(ranges)
 
 
-@shared_task(**RETRY)
+@shared_task(base=ChannelTask, **RETRY)
 def recompute_chunk(*, on_date, first_id, last_id, model_id=None):
     """Score the partners with ids first_id..last_id (an upsert: safe to retry).
 
@@ -57,28 +56,26 @@ def recompute_chunk(*, on_date, first_id, last_id, model_id=None):
     chunk that raises is logged with its id range, so the partners whose figures broke can be found.
     """
     try:
-        with scopes_disabled():
-            model = ScoreModel.objects.get(pk=model_id) if model_id is not None else None
-            result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id, model=model)
+        model = ScoreModel.objects.get(pk=model_id) if model_id is not None else None
+        result = services.score_chunk_recompute(on_date=date.fromisoformat(on_date), first_id=first_id, last_id=last_id, model=model)
     except Exception as exc:
         logger.exception("Loyalty-score chunk of partners %s..%s for %s failed: %r", first_id, last_id, on_date, exc)
         raise
     return len(result.scores)
 
 
-@shared_task
+@shared_task(base=ChannelTask)
 def finish_recompute(*, on_date, token):
     """After every chunk: re-evaluate tiers, then release the lock."""
     try:
-        with scopes_disabled():
-            changes = len(services.scores_finish(on_date=date.fromisoformat(on_date)))
+        changes = len(services.scores_finish(on_date=date.fromisoformat(on_date)))
     finally:
         services.recompute_lock_release(token=token)
     refresh_channel_cube.delay()
     return changes
 
 
-@shared_task
+@shared_task(base=ChannelTask)
 def refresh_channel_cube():
     """Rebuild the overview's channel cube: every 10 minutes (beat), after the nightly scores, after a
     sales import, and when a manager asks. A refresh that finds another one running is skipped (logged)."""
@@ -92,7 +89,7 @@ def refresh_channel_cube():
         cache.delete(CUBE_LOCK_KEY)
 
 
-@shared_task
+@shared_task(base=ChannelTask)
 def recompute_failed(*, on_date, token):
     """Error callback of the chord (a chunk or the finishing task failed): release this run's lock, never a newer run's."""
     released = services.recompute_lock_release(token=token)
@@ -104,10 +101,9 @@ def recompute_failed(*, on_date, token):
     return released
 
 
-@shared_task(**RETRY)
+@shared_task(base=ChannelTask, **RETRY)
 def notify_alert(*, alert_id):
-    with scopes_disabled():
-        notifications.alert_raised(alert_id=alert_id)
+    notifications.alert_raised(alert_id=alert_id)
 
 
 def _enqueue_refresh_after_commit():

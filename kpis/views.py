@@ -10,7 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.csv import csv_response
+from core.tasks import enqueue_after_commit
 from partners.models import Partner
 from partners.views import ManagerRequiredMixin
 
@@ -362,7 +362,7 @@ class CubeRefreshView(ManagerRequiredMixin, View):
     def post(self, request):
         from .tasks import refresh_channel_cube
 
-        transaction.on_commit(refresh_channel_cube.delay)
+        enqueue_after_commit(refresh_channel_cube)
         messages.success(request, _("The channel figures are being refreshed; reload the page in a minute to see them."))
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.tasks import enqueue_after_commit
+
 from .models import (
     ApplicationStatus,
     Contact,
@@ -164,7 +166,7 @@ def membership_invite(*, partner: Partner, email: str, first_name: str, last_nam
         summary=_("%(name)s was invited to the portal") % {"name": f"{first_name} {last_name}".strip() or email},
         is_internal=False,
     )
-    transaction.on_commit(lambda: send_portal_invitation.delay(user_id=user.pk, invited_by_id=getattr(invited_by, "pk", None)))
+    enqueue_after_commit(send_portal_invitation, user_id=user.pk, invited_by_id=getattr(invited_by, "pk", None))
     return membership
 
 
@@ -177,7 +179,7 @@ def membership_resend_invitation(*, membership: Membership, by) -> Membership:
         raise ValidationError(_("This user is deactivated; reactivate them first."))
     if user.has_usable_password():
         raise ValidationError(_("%(email)s has already chosen a password; they can use “Forgot your password?”.") % {"email": user.email})
-    transaction.on_commit(lambda: send_portal_invitation.delay(user_id=user.pk, invited_by_id=getattr(by, "pk", None)))
+    enqueue_after_commit(send_portal_invitation, user_id=user.pk, invited_by_id=getattr(by, "pk", None))
     return membership
 
 
@@ -227,7 +229,7 @@ def application_submit(**fields) -> PartnerApplication:
     application = PartnerApplication(**fields)
     application.full_clean()
     application.save()
-    transaction.on_commit(lambda: notify_managers_of_application.delay(application_id=application.pk))
+    enqueue_after_commit(notify_managers_of_application, application_id=application.pk)
     return application
 
 
@@ -288,5 +290,5 @@ def application_decline(*, application: PartnerApplication, declined_by, reason:
     _claim_pending(application, ApplicationStatus.DECLINED, declined_by)
     application.decline_reason = reason.strip()
     application.save(update_fields=["decline_reason"])
-    transaction.on_commit(lambda: send_application_declined.delay(application_id=application.pk))
+    enqueue_after_commit(send_application_declined, application_id=application.pk)
     return application

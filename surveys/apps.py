@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,6 +7,8 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys and feedback")
 
     def ready(self):
-        from .schedules import ensure_schedules
+        from core.schedules import register_intervals
 
-        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="surveys.ensure_schedules")
+        from .schedules import SCHEDULES
+
+        register_intervals(SCHEDULES)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audience import AudienceMixin
+from core.audience import AudienceMixin, AudienceQuerySet
 from partners.models import Partner, PartnerStatus, PartnerType, Territory, Tier
 from partners.tenancy import partner_scoped_manager
 
@@ -37,6 +37,8 @@ class Survey(AudienceMixin):
 
     audience_criteria = ("partner_types", "tiers", "territories")
     audience_statuses = [PartnerStatus.ACTIVE]
+
+    objects = AudienceQuerySet.as_manager()
 
     title = models.CharField(_("title"), max_length=200)
     intro = models.TextField(_("introduction"), blank=True)

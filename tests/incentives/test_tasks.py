@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from core.schedules import ensure_schedules
 from incentives import services, tasks
 from incentives.models import EarningLine
-from incentives.schedules import SCHEDULES, ensure_schedules
+from incentives.schedules import SCHEDULES
 from sales.imports import rollups
 
 from .factories import RuleFactory, SaleFactory

@@ -214,7 +214,7 @@ def test_score_model_rejects_bad_weights():
 def test_schedule_registered_at_two():
     from django_celery_beat.models import PeriodicTask
 
-    from kpis.schedules import ensure_schedules
+    from core.schedules import ensure_schedules
 
     ensure_schedules()
     task = PeriodicTask.objects.get(task="kpis.tasks.nightly_recompute")

@@ -18,10 +18,11 @@ from django_celery_beat.models import PeriodicTask
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.schedules import ensure_schedules
 from partners import tasks
 from partners.idempotency import REPLAY_WINDOW, fingerprint
 from partners.models import IdempotencyKey
-from partners.schedules import SCHEDULES, ensure_schedules
+from partners.schedules import SCHEDULES
 from sales.imports import jobs
 from sales.models import ImportJob, ImportStatus, Sale
 from tests.factories import ManagerFactory, PartnerFactory

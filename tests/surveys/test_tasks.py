@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from core.schedules import ensure_schedules
 from partners.models import PartnerStatus
 from surveys import schedules, services, tasks
 from surveys.models import Choice, IdeaEvent, IdeaKind, IdeaStatus, Invitation, Question, QuestionKind, Recurrence, Survey, Wave
@@ -223,7 +224,7 @@ class TestBeatSchedules:
         hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.HOURS)
         PeriodicTask.objects.filter(name=name).update(interval=hourly, enabled=False)
 
-        schedules.ensure_schedules()
+        ensure_schedules()
 
         periodic = PeriodicTask.objects.get(name=name)
         assert (periodic.interval_id, periodic.enabled) == (hourly.pk, False)
@@ -232,6 +233,6 @@ class TestBeatSchedules:
     def test_a_deleted_schedule_comes_back(self):
         PeriodicTask.objects.filter(name__in=schedules.SCHEDULES).delete()
 
-        schedules.ensure_schedules()
+        ensure_schedules()
 
         assert set(PeriodicTask.objects.filter(name__in=schedules.SCHEDULES).values_list("name", flat=True)) == set(schedules.SCHEDULES)
