@@ -57,6 +57,8 @@ import traceback
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from core.dates import month_start_after
+
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder comes first on sys.path and its name would hide the kpis app.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
@@ -557,15 +559,15 @@ def phase_generate(*, db_name, spec):
 def _generate_earnings(cursor, *, day):
     """A quarterly rebate program over the sales history, with cash (80%) or MDF lines for 60% of the
     partners in each closed quarter, so incentive cost and ROI have data at scale."""
+    from core.dates import month_start_after, quarter_start
     from incentives.models import Program, ProgramPeriod, ProgramStatus
-    from kpis.definitions import add_months, quarter_of
 
-    last = quarter_of(day)
-    first = add_months(last, -12)
+    last = quarter_start(day)
+    first = month_start_after(last, -12)
     program = Program.objects.create(name="Bench rebate", starts_on=first, ends_on=last - timedelta(days=1), status=ProgramStatus.ACTIVE)
-    quarters = [add_months(first, 3 * index) for index in range(12)]
+    quarters = [month_start_after(first, 3 * index) for index in range(12)]
     ProgramPeriod.objects.bulk_create(
-        [ProgramPeriod(program=program, starts_on=start, ends_on=add_months(start, 3) - timedelta(days=1)) for start in quarters]
+        [ProgramPeriod(program=program, starts_on=start, ends_on=month_start_after(start, 3) - timedelta(days=1)) for start in quarters]
     )
     cursor.execute(
         """
@@ -820,7 +822,7 @@ def phase_floor(*, db_name, spec):
         "day": day,
         "ps": period.start,
         "pe": period.end,
-        "prev": kpi.add_months(period.start, -12),
+        "prev": month_start_after(period.start, -12),
         "since": kpi.day_start(activity_start),
         "until": kpi.day_end(day),
         "sat_since": kpi.day_end(day) - timedelta(days=round(12 * 30.44)),
@@ -861,7 +863,7 @@ def naive_scores(*, day, partner_ids, model):
     from sales.models import CustomerFirstSale, MarketFirstSale, SalesMonth
 
     period = kpi.Period.trailing(day)
-    previous_start = kpi.add_months(period.start, -12)
+    previous_start = month_start_after(period.start, -12)
     start = day - timedelta(days=kpi.ACTIVITY_DAYS - 1)
     since, until = kpi.day_start(start), kpi.day_end(day)
     for partner in Partner.objects.filter(pk__in=partner_ids).order_by("pk"):

@@ -9,14 +9,14 @@ Paid-only basis: an invoice line counts when it is marked paid (it has a paid da
 always count, because a return reduces what the partner sold whether or not a refund was paid.
 """
 
-import calendar
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
 from django.db.models.functions import Abs
 
+from core.dates import one_year_earlier, shift_months
 from enablement.models import Certification
 from partners.models import Partner
 from sales.models import Sale, SalesMonth
@@ -29,19 +29,13 @@ ZERO = Decimal("0")
 MONTHS = {PeriodKind.MONTHLY: 1, PeriodKind.QUARTERLY: 3, PeriodKind.YEARLY: 12}
 
 
-def add_months(day, months):
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def period_bounds(program, day):
     """(start, end) of the program period that contains `day`, clipped to the program's dates."""
     length = MONTHS[program.period]
     anchor = program.starts_on.replace(day=1)
     months_since = (day.year - anchor.year) * 12 + day.month - anchor.month
-    start = add_months(anchor, (months_since // length) * length)
-    end = add_months(start, length) - timedelta(days=1)
+    start = shift_months(anchor, (months_since // length) * length)
+    end = shift_months(start, length) - timedelta(days=1)
     return max(start, program.starts_on), min(end, program.ends_on)
 
 
@@ -53,10 +47,6 @@ def period_ranges(program, until):
         ranges.append((start, end))
         day = end + timedelta(days=1)
     return ranges
-
-
-def one_year_earlier(day):
-    return add_months(day, -12) if not (day.month == 2 and day.day == 29) else date(day.year - 1, 2, 28)
 
 
 def eligible_partner_ids(program):

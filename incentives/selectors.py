@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.csv import safe_cell
+from core.dates import one_year_earlier
 from deals.models import DealRegistration, DealStatus
 from enablement.models import Certification
 from sales.models import Sale
@@ -183,7 +184,7 @@ def tier_metrics(*, partner_ids, today) -> dict:
     registered in the same 12 months.
     """
     partner_ids = list(partner_ids)
-    since = engine.one_year_earlier(today) + timedelta(days=1)
+    since = one_year_earlier(today) + timedelta(days=1)
     figures = {pid: {"revenue_12m": ZERO, "certified_contacts": 0, "approved_deals": 0} for pid in partner_ids}
     if not partner_ids:
         return figures

@@ -76,6 +76,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.dates import shift_months
 from core.tasks import enqueue_after_commit
 from partners.models import Partner, PartnerStatus
 
@@ -370,7 +371,7 @@ def period_close(*, period, by=None, today=None) -> CloseResult:
             )
         )
     EarningLine.objects.bulk_create(new_lines)
-    expires_on = engine.add_months(period.ends_on, program.points_expiry_months) if program.points_expiry_months else None
+    expires_on = shift_months(period.ends_on, program.points_expiry_months) if program.points_expiry_months else None
     for line in new_lines:
         if line.points > 0:
             points_earn(
@@ -811,7 +812,7 @@ def _tier_decision(*, current, target, standing, grace, today):
         standing.below_since = None
         return None
     standing.below_since = standing.below_since or today
-    if engine.add_months(standing.below_since, grace) > today:
+    if shift_months(standing.below_since, grace) > today:
         return None
     reason = _("Below the requirements of %(tier)s since %(date)s; the grace period of %(months)s months is over.") % {
         "tier": current.tier.name,

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from core.dates import shift_months
 from core.web import paginate, querystring_without_page
 from partners.idempotency import FORM_TOKEN_FIELD, FormTokenError, form_token, submit_once
 from partners.models import Partner, PartnerType, Tier
@@ -492,7 +493,7 @@ def _previous_period(program, today):
     start, _end = engine.period_bounds(program, today)
     anchor = start - timedelta(days=1)
     length = engine.MONTHS[program.period]
-    begin = engine.add_months(anchor.replace(day=1), -(length - 1))
+    begin = shift_months(anchor.replace(day=1), -(length - 1))
     return begin, anchor
 
 

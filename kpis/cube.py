@@ -21,6 +21,7 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from core.dates import month_end, month_start_after
 from enablement.models import Certification
 from incentives.models import EarningLine
 from partners.models import Interaction, Partner, PartnerStatus, PartnerStatusChange
@@ -78,7 +79,7 @@ def _month_range(first, last):
     months, month = [], first
     while month <= last:
         months.append(month)
-        month = kpi.add_months(month, 1)
+        month = month_start_after(month, 1)
     return months
 
 
@@ -216,7 +217,7 @@ def _sets(partner_cells, first, last, today):
         history[partner_id].append((changed_at, from_status, to_status))
     size = max(partner_cells, default=0) // 8 + 1
     sets = defaultdict(lambda: Bitmap(size))
-    moments = [(month_key(month), kpi.month_end(month)) for month in _month_range(kpi.add_months(first, -1), last)]
+    moments = [(month_key(month), month_end(month)) for month in _month_range(month_start_after(first, -1), last)]
     moments.append((NOW, today))
     moments = sorted(
         ((kpi.day_end(day), day, sets[f"active:{key}"], sets[f"retained:{key}"], sets[f"channel:{key}"]) for key, day in moments),

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseKind
+from core.dates import month_start_after, quarter_start
 from enablement.models import Certification
 from incentives.models import EarningLine, RewardType
 from partners.models import Interaction, InteractionKind, Partner, PartnerStatus, PartnerStatusChange
@@ -91,16 +92,6 @@ RETAINED = [PartnerStatus.ONBOARDING, PartnerStatus.ACTIVE]
 # --- Dates and periods -------------------------------------------------------------------------
 
 
-def add_months(day, months):
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month):
-    """The last day of the month of `month`."""
-    return add_months(month.replace(day=1), 1) - timedelta(days=1)
-
-
 def day_start(day):
     """The aware start of a local calendar day: activity stamped before it belongs to earlier days."""
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -123,13 +114,13 @@ class Period:
         """The months that cover period_start..period_end (inclusive)."""
         if period_end < period_start:
             raise ValueError("period_end before period_start")
-        return cls(period_start.replace(day=1), add_months(period_end, 1))
+        return cls(period_start.replace(day=1), month_start_after(period_end, 1))
 
     @classmethod
     def trailing(cls, on_date, months=12):
         """The `months` complete months before the month of `on_date`: nothing dated after it counts."""
         end = on_date.replace(day=1)
-        return cls(add_months(end, -months), end)
+        return cls(month_start_after(end, -months), end)
 
     @property
     def length(self):
@@ -137,17 +128,17 @@ class Period:
 
     @property
     def months(self):
-        return [add_months(self.start, offset) for offset in range(self.length)]
+        return [month_start_after(self.start, offset) for offset in range(self.length)]
 
     @property
     def last_day(self):
         return self.end - timedelta(days=1)
 
     def previous(self):
-        return Period(add_months(self.start, -self.length), self.start)
+        return Period(month_start_after(self.start, -self.length), self.start)
 
     def last_year(self):
-        return Period(add_months(self.start, -12), add_months(self.end, -12))
+        return Period(month_start_after(self.start, -12), month_start_after(self.end, -12))
 
 
 # --- Which partners ----------------------------------------------------------------------------
@@ -309,7 +300,7 @@ def ordering_history(*, period, condition=EVERY):
     `previous_revenue` is the 12 months before the period; `active_months` the months of the period
     with positive revenue; `first_month` the partner's first rollup month before the period's end.
     """
-    previous = Period(add_months(period.start, -12), period.start)
+    previous = Period(month_start_after(period.start, -12), period.start)
     rows = (
         SalesMonth.objects.filter(condition, month__lt=period.end)
         .values("partner_id")
@@ -542,7 +533,7 @@ def incentive_participation(*, period, condition=EVERY):
         month = max(starts_on.replace(day=1), period.start)
         while month <= ends_on and month < period.end:
             months[partner_id].add(month)
-            month = add_months(month, 1)
+            month = month_start_after(month, 1)
     return dict(months)
 
 
@@ -566,7 +557,7 @@ def incentive_roi(*, period, condition=EVERY):
     for partner_id, month, amount in rows:
         if month in participation[partner_id]:
             revenue += amount
-        if add_months(month, 12) in participation[partner_id]:
+        if month_start_after(month, 12) in participation[partner_id]:
             last_year_revenue += amount
     cost = sum((row["cost"] for row in costs.values()), ZERO)
     return {
@@ -598,10 +589,6 @@ def retention(*, start, end, condition=EVERY):
     return {"active_at_start": active, "retained": retained, "rate": Decimal(retained) / Decimal(active) if active else None}
 
 
-def quarter_of(day):
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 def cohort_retention(*, as_of, condition=EVERY, quarters=8):
     """Retention curves by joining quarter: [{cohort, size, curve}] oldest first; 2 queries.
 
@@ -609,7 +596,7 @@ def cohort_retention(*, as_of, condition=EVERY, quarters=8):
     is the share of them still in the channel (onboarding or active) at the end of the k-th quarter
     after joining (k = 0 is the joining quarter), for every quarter end up to `as_of`.
     """
-    first = add_months(quarter_of(as_of), -3 * (quarters - 1))
+    first = month_start_after(quarter_start(as_of), -3 * (quarters - 1))
     partners = list(
         Partner.objects.filter(partner_q_to(condition, "pk"), joined_on__gte=first, joined_on__lte=as_of).values_list(
             "id", "joined_on", "status"
@@ -624,14 +611,14 @@ def cohort_retention(*, as_of, condition=EVERY, quarters=8):
         history[partner_id].append((changed_at, from_status, to_status))
     cohorts = defaultdict(list)
     for partner_id, joined_on, status in partners:
-        cohorts[quarter_of(joined_on)].append((partner_id, status))
+        cohorts[quarter_start(joined_on)].append((partner_id, status))
     result = []
     for cohort in sorted(cohorts):
         members = cohorts[cohort]
         curve = []
         offset = 0
         while True:
-            quarter_end = add_months(cohort, 3 * (offset + 1)) - timedelta(days=1)
+            quarter_end = month_start_after(cohort, 3 * (offset + 1)) - timedelta(days=1)
             if quarter_end > as_of and offset > 0:
                 break
             moment = day_end(min(quarter_end, as_of))

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import month_start_after, quarter_start
 from partners.models import PartnerType, Territory, Tier
 from partners.selectors import account_manager_choices
 
@@ -27,11 +28,11 @@ def preset_dates(preset, today):
     """(first day, last day) of a preset: complete months only, since sales are monthly rollups."""
     this_month = today.replace(day=1)
     if preset == MONTH:
-        return kpi.add_months(this_month, -1), this_month - timedelta(days=1)
+        return month_start_after(this_month, -1), this_month - timedelta(days=1)
     if preset == QUARTER:
-        this_quarter = kpi.quarter_of(today)
-        return kpi.add_months(this_quarter, -3), this_quarter - timedelta(days=1)
-    return kpi.add_months(this_month, -12), this_month - timedelta(days=1)
+        this_quarter = quarter_start(today)
+        return month_start_after(this_quarter, -3), this_quarter - timedelta(days=1)
+    return month_start_after(this_month, -12), this_month - timedelta(days=1)
 
 
 class AccountManagerChoiceField(forms.ModelChoiceField):

@@ -50,6 +50,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
+from core.dates import month_end, month_start_after, quarter_start
 from partners.models import Partner, PartnerType, Territory, Tier
 from surveys.selectors import NpsFigures
 
@@ -154,7 +155,7 @@ def _set_key(state, kind, month):
     """The stored set of `kind` at the end of `month`: outside the cube's months the sets do not change."""
     if state is None:
         return None
-    month = min(max(month.replace(day=1), kpi.add_months(state.first_month, -1)), state.last_month)
+    month = min(max(month.replace(day=1), month_start_after(state.first_month, -1)), state.last_month)
     return f"{kind}:{cube.month_key(month)}"
 
 
@@ -215,7 +216,7 @@ def _cube_period_figures(period, cells, sets, mask, state, scores):
     answers = _sum(cells, period, "nps_answers")
     promoters, detractors = _sum(cells, period, "nps_promoters"), _sum(cells, period, "nps_detractors")
     cost = _sum(cells, period, "incentive_cost")
-    active_at_start = sets.get(_set_key(state, "active", kpi.add_months(period.start, -1)), 0)
+    active_at_start = sets.get(_set_key(state, "active", month_start_after(period.start, -1)), 0)
     active_at_end = sets.get(_set_key(state, "active", period.last_day), 0)
     started = _count(active_at_start, mask)
     return {
@@ -268,7 +269,7 @@ def channel_overview(*, period_start, period_end, filters=None):
     cells = _cells_by_month(start=previous.last_year().start, end=period.end, filters=filters)
     names = _filter_set_names(filters)
     for each in (period, previous):
-        names += [_set_key(state, "active", kpi.add_months(each.start, -1)), _set_key(state, "active", each.last_day)]
+        names += [_set_key(state, "active", month_start_after(each.start, -1)), _set_key(state, "active", each.last_day)]
         names += [_set_key(state, "channel", each.last_day)]
     sets = _sets(names)
     mask = _mask(filters, sets)
@@ -376,20 +377,20 @@ def retention_cohorts(*, as_of, filters=None, quarters=8):
     """`definitions.cohort_retention` from the cube's sets; 2 queries. The cube holds statuses at
     month ends and at the end of its build day, so another `as_of` is computed from the tables."""
     state = channel_cube_state()
-    if state is None or (as_of != kpi.month_end(as_of) and as_of != state.built_on):
+    if state is None or (as_of != month_end(as_of) and as_of != state.built_on):
         return kpi.cohort_retention(as_of=as_of, condition=kpi.partner_q(filters=filters), quarters=quarters)
-    first = kpi.add_months(kpi.quarter_of(as_of), -3 * (quarters - 1))
-    cohorts = [kpi.add_months(first, 3 * index) for index in range(quarters)]
+    first = month_start_after(quarter_start(as_of), -3 * (quarters - 1))
+    cohorts = [month_start_after(first, 3 * index) for index in range(quarters)]
 
     def status_key(day):
         return f"retained:{cube.NOW}" if day == state.built_on else _set_key(state, "retained", day)
 
-    names = [f"joined:{cube.month_key(kpi.add_months(cohort, offset))}" for cohort in cohorts for offset in range(3)]
+    names = [f"joined:{cube.month_key(month_start_after(cohort, offset))}" for cohort in cohorts for offset in range(3)]
     moments = {}
     for cohort in cohorts:
         offset = 0
         while True:
-            quarter_end = kpi.add_months(cohort, 3 * (offset + 1)) - timedelta(days=1)
+            quarter_end = month_start_after(cohort, 3 * (offset + 1)) - timedelta(days=1)
             if quarter_end > as_of and offset > 0:
                 break
             moments.setdefault(cohort, []).append(min(quarter_end, as_of))
@@ -403,8 +404,8 @@ def retention_cohorts(*, as_of, filters=None, quarters=8):
     for cohort in cohorts:
         members = 0
         for offset in range(3):
-            if kpi.add_months(cohort, offset) <= as_of:
-                members |= sets.get(f"joined:{cube.month_key(kpi.add_months(cohort, offset))}", 0)
+            if month_start_after(cohort, offset) <= as_of:
+                members |= sets.get(f"joined:{cube.month_key(month_start_after(cohort, offset))}", 0)
         members = members if mask is None else members & mask
         size = members.bit_count()
         if not size:

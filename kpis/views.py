@@ -21,11 +21,11 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.csv import csv_response
+from core.dates import month_end, month_start_after
 from core.tasks import enqueue_after_commit
 from partners.models import Partner
 from partners.views import ManagerRequiredMixin
 
-from . import definitions as kpi
 from . import selectors, services
 from .forms import CUSTOM, QUARTER, OverviewFilterForm
 from .models import Alert, ScoreModel
@@ -92,8 +92,8 @@ class Overview:
         self.start, self.end, self.filters, self.today = start, end, filters, today
         # Score sections show the latest scores: today's for a preset period, for custom dates those
         # of the end of the period's last month (sales figures cover whole months too).
-        self.as_of = min(kpi.month_end(end), today) if preset == CUSTOM else today
-        self.trend_start = min(start.replace(day=1), kpi.add_months(end.replace(day=1), -(TREND_MONTHS - 1)))
+        self.as_of = min(month_end(end), today) if preset == CUSTOM else today
+        self.trend_start = min(start.replace(day=1), month_start_after(end.replace(day=1), -(TREND_MONTHS - 1)))
 
     @cached_property
     def headline(self):
@@ -142,7 +142,7 @@ class Overview:
 
     @cached_property
     def cohorts(self):
-        return selectors.retention_cohorts(as_of=min(kpi.month_end(self.end), self.today), filters=self.filters)
+        return selectors.retention_cohorts(as_of=min(month_end(self.end), self.today), filters=self.filters)
 
     @cached_property
     def movers(self):

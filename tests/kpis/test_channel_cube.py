@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.dates import month_end, month_start_after
 from incentives.models import EarningLine, LineKind, ProgramPeriod, RewardType
 from kpis import definitions as kpi
 from kpis import selectors, services, tasks
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.django_db
 
 ZERO = Decimal("0")
 BUILT_ON = date(2026, 3, 18)  # the build day of the random channels: mid-month, so "now" is no month end
-MONTHS = [kpi.add_months(date(2023, 1, 1), index) for index in range(39)]  # 2023-01 .. 2026-03
+MONTHS = [month_start_after(date(2023, 1, 1), index) for index in range(39)]  # 2023-01 .. 2026-03
 ENGAGEMENT_KINDS = [
     InteractionKind.TRAINING_COMPLETED,
     InteractionKind.EVENT_ATTENDED,
@@ -90,7 +91,7 @@ def _status_history(rng, partner, joined_on):
     for _ in range(rng.randint(1, 4)):
         day += timedelta(days=rng.randint(20, 330))
         if rng.random() < 0.3:
-            day = kpi.month_end(day)
+            day = month_end(day)
         if day > BUILT_ON:
             break
         new = rng.choice(
@@ -107,7 +108,7 @@ def _programs():
     """Quarterly periods over the data's years, a calendar year, and a period of mid-month dates."""
     quarterly = ProgramFactory(starts_on=date(2023, 1, 1), ends_on=date(2026, 3, 31))
     periods = [
-        ProgramPeriod.objects.create(program=quarterly, starts_on=start, ends_on=kpi.add_months(start, 3) - timedelta(days=1))
+        ProgramPeriod.objects.create(program=quarterly, starts_on=start, ends_on=month_start_after(start, 3) - timedelta(days=1))
         for start in MONTHS[::3]
     ]
     yearly = ProgramFactory(period="yearly", starts_on=date(2024, 1, 1), ends_on=date(2024, 12, 31))
@@ -182,9 +183,9 @@ def _channel(seed):
             day = _random_day(rng, date(2024, 1, 1), BUILT_ON)
             for hour in rng.sample([7, 9, 13, 17, 22], rng.randint(2, 3)):
                 InteractionFactory(partner=partner, kind=InteractionKind.PORTAL_LOGIN, occurred_at=moment(day, hour))
-        month_end = kpi.month_end(rng.choice(MONTHS[:-1]))  # a login late on a month's last day and one just after midnight
-        InteractionFactory(partner=partner, kind=InteractionKind.PORTAL_LOGIN, occurred_at=moment(month_end, 23, 30))
-        InteractionFactory(partner=partner, kind=InteractionKind.PORTAL_LOGIN, occurred_at=moment(month_end + timedelta(days=1), 0, 30))
+        last_day = month_end(rng.choice(MONTHS[:-1]))  # a login late on a month's last day and one just after midnight
+        InteractionFactory(partner=partner, kind=InteractionKind.PORTAL_LOGIN, occurred_at=moment(last_day, 23, 30))
+        InteractionFactory(partner=partner, kind=InteractionKind.PORTAL_LOGIN, occurred_at=moment(last_day + timedelta(days=1), 0, 30))
         for _ in range(rng.randint(0, 2)):
             CertificationFactory(
                 contact=ContactFactory(partner=partner), partner=partner, earned_on=_random_day(rng, date(2023, 1, 1), BUILT_ON)

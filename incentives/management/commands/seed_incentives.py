@@ -18,7 +18,7 @@ run therefore adds and changes nothing.
 """
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -26,7 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from incentives import engine, services
+from core.dates import quarter_start, shift_months
+from incentives import services
 from incentives.models import (
     PayoutStatus,
     PointsBalance,
@@ -97,10 +98,6 @@ REWARDS = [
 PAYOUT_STATES = [PayoutStatus.PENDING, PayoutStatus.APPROVED, PayoutStatus.PAID, PayoutStatus.REJECTED]
 
 
-def quarter_start(day):
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 class Command(BaseCommand):
     help = "Create the demo incentive programs, a closed past period with earnings, payouts, rewards and redemptions (idempotent)."
 
@@ -125,7 +122,7 @@ class Command(BaseCommand):
         program = Program.objects.filter(name=spec["name"]).first()
         if program is not None:
             return program
-        starts_on = engine.add_months(quarter_start(today), -3)
+        starts_on = shift_months(quarter_start(today), -3)
         with transaction.atomic():
             program = services.program_create(
                 by=manager,
@@ -133,7 +130,7 @@ class Command(BaseCommand):
                 description=spec["description"],
                 period="quarterly",
                 starts_on=starts_on,
-                ends_on=engine.add_months(starts_on, 24) - timedelta(days=1),
+                ends_on=shift_months(starts_on, 24) - timedelta(days=1),
                 partner_types=list(spec["partner_types"]),
                 budget=spec["budget"],
                 earning_basis="invoiced",

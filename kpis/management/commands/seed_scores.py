@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from kpis import definitions as kpi
+from core.dates import month_start_after
 from kpis import services
 from kpis.models import ScoreSnapshot
 
@@ -28,7 +28,7 @@ from kpis.models import ScoreSnapshot
 def seed_dates(today, *, months, days, step):
     """Every `step` days back from the daily range to `months` months ago, and the `days` days up to today, oldest first."""
     recent = {today - timedelta(days=offset) for offset in range(days)}
-    first = kpi.add_months(today.replace(day=1), -months).replace(day=min(today.day, 28))
+    first = month_start_after(today.replace(day=1), -months).replace(day=min(today.day, 28))
     day, sparse = today - timedelta(days=days), set()
     while day >= first:
         sparse.add(day)
