@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelMultipleChoiceField
 
 from core.forms import form_helper
+from core.web import add_service_error
 from partners.forms import AudienceForm
 from partners.models import Partner, Tier
 
@@ -25,15 +26,6 @@ from .models import PayoutStatus, Program, ProgramStatus, RedemptionStatus, Rewa
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 # A running program publishes its criteria: only these may still change (see services.program_update).
 RUNNING_PROGRAM_FIELDS = ("name", "description", "budget", "ends_on")
-
-
-def add_service_error(form, error):
-    """A service's ValidationError on `form`: next to the field it names when the form has it, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 # --- programs ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django_htmx.http import HttpResponseClientRefresh
 
+from core.web import add_service_error, error_dict
 from surveys import selectors, services
 from surveys.models import Idea, IdeaKind, IdeaStatus, QuestionKind
 
@@ -66,13 +67,6 @@ def answers_from_post(post, questions):
         else:
             data[question_id] = post.get(key, "").strip()
     return data
-
-
-def error_dict(error):
-    """A service's ValidationError as {"q<id>" or "__all__": [messages]}, whatever its shape."""
-    if hasattr(error, "error_dict"):
-        return error.message_dict
-    return {"__all__": error.messages}
 
 
 def _as_form_value(value):
@@ -160,12 +154,6 @@ class SurveyAnswerView(PartnerUserRequiredMixin, View):
 
 
 # --- ideas board ---------------------------------------------------------------------------------
-
-
-def add_service_error(form, error):
-    """Show a service's ValidationError on the form: next to a field the form has, otherwise on top."""
-    for field, field_messages in error_dict(error).items():
-        form.add_error(field if field in form.fields else None, field_messages)
 
 
 class IdeaForm(forms.Form):
