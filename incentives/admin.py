@@ -6,7 +6,7 @@ services only, so the admin shows them read-only.
 
 from django.contrib import admin
 
-from partners.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import (
     AuditEntry,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.csv import safe_cell
 
 from . import services
@@ -136,21 +137,6 @@ class MembershipInline(admin.TabularInline):
     @admin.display(description=_("active"), boolean=True)
     def user_is_active(self, obj):
         return obj.user.is_active if obj.user_id else None
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StatusChangeInline(ReadOnlyInline):
@@ -488,19 +474,6 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
 
 # --- sales data and imports ------------------------------------------------------------------------
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that only the code writes (rollups, import records, ledgers, audit entries): view them, never edit them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IdempotencyKey)

@@ -19,8 +19,10 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.serializers import as_serializer_error
 
+from core.filters import SearchFilter
+
 from . import services
-from .filters import ContactFilter, InteractionFilter, PartnerFilter, SearchFilter
+from .filters import ContactFilter, InteractionFilter, PartnerFilter
 from .models import (
     Contact,
     Interaction,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
-from partners.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .imports import rollups
 from .models import Customer, CustomerFirstSale, ImportJob, MarketFirstSale, Product, Sale, SalesMonth, SalesMonthDetail

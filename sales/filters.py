@@ -3,13 +3,14 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from partners.filters import MonthFilter, StableOrderingFilter, StrictBooleanFilter, _partners
+from core.filters import MonthFilter, StableOrderingFilter, StrictBooleanFilter
+from partners.filters import partner_choices
 
 from .models import Product, Sale, SalesMonth
 
 
 class SaleFilter(django_filters.FilterSet):
-    partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
+    partner = django_filters.ModelChoiceFilter(queryset=partner_choices, label=_("Partner"))
     source = django_filters.CharFilter(label=_("Source"), help_text=_("The system the external IDs come from, for example erp."))
     invoice_after = django_filters.DateFilter(
         field_name="invoice_date", lookup_expr="gte", label=_("Invoiced on or after"), help_text=_("YYYY-MM-DD, inclusive.")
@@ -32,7 +33,7 @@ class SaleFilter(django_filters.FilterSet):
 
 
 class SalesMonthFilter(django_filters.FilterSet):
-    partner = django_filters.ModelChoiceFilter(queryset=_partners, label=_("Partner"))
+    partner = django_filters.ModelChoiceFilter(queryset=partner_choices, label=_("Partner"))
     month_after = MonthFilter(field_name="month", lookup_expr="gte", label=_("From month"), help_text=_("YYYY-MM, inclusive."))
     month_before = MonthFilter(field_name="month", lookup_expr="lte", label=_("Until month"), help_text=_("YYYY-MM, inclusive."))
 

@@ -14,7 +14,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
-from partners.admin import ReadOnlyInline
+from core.admin import ReadOnlyInline
 
 from .models import Answer, Choice, Idea, IdeaEvent, Invitation, Question, Response, Survey, Wave
 
