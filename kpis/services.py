@@ -17,11 +17,11 @@ Public functions (keyword-only):
 - ``alert_acknowledge(*, alert, user) -> Alert``.
 - ``channel_cube_refresh(*, today=None) -> ChannelCube`` rebuild the overview's channel cube
   (`kpis.cube`) from the tables, in one transaction; ``channel_cube_ensure`` builds it if it never was.
+
+The bulk writes (snapshot upsert, alert insert, cube cells) are `kpis.fastpaths`: a PostgreSQL
+statement and its ORM fallback each; nothing here reads the database vendor.
 """
 
-import csv
-import io
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +39,7 @@ from django_scopes import scopes_disabled
 
 from partners.models import Partner
 
-from . import cube, scoring, selectors
+from . import cube, fastpaths, scoring, selectors
 from . import definitions as kpi
 from .models import Alert, AlertKind, ChannelCube, ChannelDay, ChannelMonth, PartnerSet, ScoreModel, ScoreSnapshot
 from .scoring import gettext
@@ -164,7 +164,7 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
     dropped = {pid for pid, day, kind in raised if kind == AlertKind.SHARP_DROP and day < on_date}
     now = timezone.now()
     with transaction.atomic():
-        _snapshots_write(scores, model=model, on_date=on_date, now=now)
+        fastpaths.snapshots_write(scores, model=model, on_date=on_date, now=now)
         plans = [
             (item, plan)
             for pid, item in scores.items()
@@ -174,102 +174,13 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
             condition, [(item.partner_id, reference["date"]) for item, (_kind, reference) in plans if reference]
         )
         alerts = [_alert(item, kind, reference, components, model=model, on_date=on_date, now=now) for item, (kind, reference) in plans]
-        result.alert_ids = _alerts_write(alerts)
+        result.alert_ids = fastpaths.alerts_write(alerts)
         if result.alert_ids and on_date >= timezone.localdate() - timedelta(days=1):
             from . import tasks
 
             for alert_id in result.alert_ids:
                 transaction.on_commit(lambda alert_id=alert_id: tasks.notify_alert.delay(alert_id=alert_id))
     return result
-
-
-SNAPSHOT_UPSERT = """
-INSERT INTO {table} (partner_id, date, score_model_id, score, band, components, computed_at)
-SELECT row.partner_id, %(date)s, %(model)s, row.score, row.band, row.components::jsonb, %(now)s
-FROM unnest(%(partners)s::bigint[], %(scores)s::numeric[], %(bands)s::text[], %(components)s::text[])
-    AS row(partner_id, score, band, components)
-ON CONFLICT (partner_id, date) DO UPDATE SET
-    score_model_id = EXCLUDED.score_model_id, score = EXCLUDED.score, band = EXCLUDED.band,
-    components = EXCLUDED.components, computed_at = EXCLUDED.computed_at
-"""
-
-
-def _snapshots_write(scores, *, model, on_date, now):
-    """Upsert the day's snapshots of `scores`; one statement.
-
-    On PostgreSQL the rows travel as four arrays into one INSERT ... SELECT FROM unnest: building
-    a model instance per partner and binding seven parameters each cost more than the insert
-    (bench/kpis.py). Elsewhere the ORM's bulk upsert writes the same rows.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                SNAPSHOT_UPSERT.format(table=connection.ops.quote_name(ScoreSnapshot._meta.db_table)),
-                {
-                    "date": on_date,
-                    "model": model.pk,
-                    "now": now,
-                    "partners": list(scores),
-                    "scores": [item.score for item in scores.values()],
-                    "bands": [str(item.band) for item in scores.values()],
-                    "components": [json.dumps(item.components) for item in scores.values()],
-                },
-            )
-        return
-    ScoreSnapshot.objects.bulk_create(
-        [
-            ScoreSnapshot(
-                partner_id=pid,
-                date=on_date,
-                score_model=model,
-                score=item.score,
-                band=item.band,
-                components=item.components,
-                computed_at=now,
-            )
-            for pid, item in scores.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["partner", "date"],
-        update_fields=["score_model", "score", "band", "components", "computed_at"],
-    )
-
-
-ALERT_INSERT = """
-INSERT INTO {table} (partner_id, date, kind, score, reference_score, message, components, created_at)
-SELECT row.partner_id, row.date, row.kind, row.score, row.reference_score, row.message, row.components::jsonb, row.created_at
-FROM unnest(%(partners)s::bigint[], %(dates)s::date[], %(kinds)s::text[], %(scores)s::numeric[], %(references)s::numeric[],
-            %(messages)s::text[], %(components)s::text[], %(created)s::timestamptz[])
-    AS row(partner_id, date, kind, score, reference_score, message, components, created_at)
-RETURNING id
-"""
-
-
-def _alerts_write(alerts):
-    """Insert the night's alerts and return their ids; one statement.
-
-    On PostgreSQL the rows travel as arrays into one INSERT ... SELECT FROM unnest, as the snapshots
-    do: binding ten parameters per alert cost more than the insert. Elsewhere, the ORM's bulk insert.
-    """
-    if not alerts:
-        return []
-    if connection.vendor != "postgresql":
-        return [alert.pk for alert in Alert.objects.bulk_create(alerts)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            ALERT_INSERT.format(table=connection.ops.quote_name(Alert._meta.db_table)),
-            {
-                "partners": [alert.partner_id for alert in alerts],
-                "dates": [alert.date for alert in alerts],
-                "kinds": [str(alert.kind) for alert in alerts],
-                "scores": [alert.score for alert in alerts],
-                "references": [alert.reference_score for alert in alerts],
-                "messages": [alert.message for alert in alerts],
-                "components": [json.dumps(alert.components) for alert in alerts],
-                "created": [alert.created_at for alert in alerts],
-            },
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _earlier_scores(condition, *, on_date, window_start):
@@ -452,29 +363,6 @@ def alert_acknowledge(*, alert, user):
 # --- The channel cube --------------------------------------------------------------------------------
 
 
-def _cells_write(cells):
-    """Insert the cube's cells ({(month, *dimensions): {measure: value}}); one COPY on PostgreSQL.
-
-    There the rows are streamed as CSV into COPY (35,000 cells: about 0.2 s, where bound
-    parameters cost 2 s); elsewhere the ORM's bulk insert.
-    """
-    columns = ["month", *cube.DIMENSIONS, *cube.MEASURES]
-    rows = [(*key, *(values[name] for name in cube.MEASURES)) for key, values in cells.items()]
-    if connection.vendor != "postgresql":
-        ChannelMonth.objects.bulk_create([ChannelMonth(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=2000)
-        return
-    buffer = io.StringIO()
-    # Every text is quoted, so an empty type stays empty; None is written "" too, which FORCE_NULL
-    # turns into NULL in the nullable id columns only.
-    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
-    buffer.seek(0)
-    quoted = {name: connection.ops.quote_name(ChannelMonth._meta.get_field(name).column) for name in columns}
-    nullable = ", ".join(quoted[name] for name in columns if ChannelMonth._meta.get_field(name).null)
-    table = connection.ops.quote_name(ChannelMonth._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(quoted.values())}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))", buffer)
-
-
 def channel_cube_ensure(*, today=None):
     """Build the cube if it was never built (the first overview of a new install, page or API); later
     reads take the last build, which the schedule keeps fresh. One query when it exists."""
@@ -507,7 +395,7 @@ def channel_cube_refresh(*, today=None):
         ChannelCube.objects.select_for_update().get(pk=1)
         ChannelMonth.objects.all().delete()
         PartnerSet.objects.all().delete()
-        _cells_write(figures.cells)
+        fastpaths.cells_write(figures.cells)
         PartnerSet.objects.bulk_create(sets, batch_size=200)
         state["seconds"] = Decimal(str(round(time.monotonic() - started, 3)))
         ChannelCube.objects.filter(pk=1).update(**state)

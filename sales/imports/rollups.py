@@ -14,6 +14,11 @@ that month elsewhere, so its sales from that month on give its new first date.
 
 `MarketFirstSale` (a partner's first month with a detail rollup row of revenue > 0 in a country or a
 category) follows the same reasoning over the rebuilt detail rollups instead of the sales.
+
+This module is the rollups' fast-path module: each refresh exists twice, as PostgreSQL statements
+over the `pl_affected` temporary table (`*_from_affected_table`, run by the COPY engine, sales_copy.py)
+and as portable ORM code (`refresh`, `refresh_first_sales`, `refresh_market_firsts`, run by the
+Python engine and the admin). `rebuild_all` is the one function here that picks by the database.
 """
 
 from django.db import connection
@@ -258,13 +263,20 @@ def _values(row):
     }
 
 
-def rebuild_all():
-    """Rebuild every rollup from scratch (after a restore, or to check the incremental path)."""
+def rebuild_all(*, use_fast_path=None):
+    """Rebuild every rollup from scratch (after a restore, or to check the incremental path).
+
+    The set-based statements over `pl_affected` on PostgreSQL, the portable `refresh` of every
+    (partner, month) pair elsewhere; `use_fast_path=False` forces the portable path on PostgreSQL
+    (tests/sales/test_rollup_fallback.py compares the two), None follows the database.
+    """
+    if use_fast_path is None:
+        use_fast_path = connection.vendor == "postgresql"
     SalesMonth.objects.all().delete()
     SalesMonthDetail.objects.all().delete()
     CustomerFirstSale.objects.all().delete()
     MarketFirstSale.objects.all().delete()
-    if connection.vendor == "postgresql":
+    if use_fast_path:
         with connection.cursor() as cursor:
             create_affected_table(cursor)
             cursor.execute(f"INSERT INTO pl_affected SELECT DISTINCT s.partner_id, {MONTH} FROM partners_sale s")
