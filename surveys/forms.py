@@ -26,7 +26,7 @@ from partners.fields import AwareDateTimeField
 from partners.forms import AudienceForm
 from partners.models import Partner, PartnerType, Territory, Tier
 
-from . import services
+from . import selectors, services
 from .models import Choice, Idea, IdeaKind, IdeaStatus, Question, Recurrence, Survey
 
 DEFAULT_LANGUAGE = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
@@ -53,7 +53,7 @@ def _per_language(form, name, label):
 
 
 class SurveyFilterForm(forms.Form):
-    ACTIVE, ARCHIVED, ALL = "", "archived", "all"
+    ACTIVE, ARCHIVED, ALL = selectors.SURVEYS_ACTIVE, selectors.SURVEYS_ARCHIVED, selectors.SURVEYS_ALL
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     archived = forms.ChoiceField(
