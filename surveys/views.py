@@ -15,7 +15,6 @@ import csv
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -98,13 +97,13 @@ class SurveyCreateView(ManagerRequiredMixin, View):
     def post(self, request):
         form = SurveyForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                survey = form.save(commit=False)
-                survey.created_by = request.user
-                survey.save()
-                form.save_m2m()
-            messages.success(request, _("Survey “%(title)s” created. Add its questions next.") % {"title": survey.title})
-            return redirect("surveys:detail", pk=survey.pk)
+            try:
+                survey = services.survey_create(by=request.user, **form.service_fields())
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Survey “%(title)s” created. Add its questions next.") % {"title": survey.title})
+                return redirect("surveys:detail", pk=survey.pk)
         return render(request, "surveys/survey_form.html", {"form": form}, status=400)
 
 
@@ -136,10 +135,13 @@ class SurveyUpdateView(ManagerRequiredMixin, View):
         survey = _survey(pk)
         form = SurveyForm(request.POST, instance=survey)
         if form.is_valid():
-            with transaction.atomic():
-                form.save()
-            messages.success(request, _("Survey “%(title)s” saved.") % {"title": survey.title})
-            return redirect("surveys:detail", pk=survey.pk)
+            try:
+                services.survey_update(survey=survey, **form.service_fields())
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Survey “%(title)s” saved.") % {"title": survey.title})
+                return redirect("surveys:detail", pk=survey.pk)
         return self._render(request, survey, form, status=400)
 
 
@@ -167,8 +169,7 @@ class SurveyArchiveView(ManagerRequiredMixin, View):
 
     def post(self, request, pk):
         survey = _survey(pk)
-        survey.is_archived = not survey.is_archived
-        survey.save(update_fields=["is_archived", "updated_at"])
+        services.survey_archive(survey=survey, archived=not survey.is_archived)
         if survey.is_archived:
             messages.success(request, _("Survey “%(title)s” archived.") % {"title": survey.title})
         else:
@@ -240,28 +241,27 @@ class QuestionFormView(ManagerRequiredMixin, View):
 class QuestionDeleteView(ManagerRequiredMixin, View):
     permission_required = "surveys.delete_question"
 
-    def _refuse_answered(self, request, survey, question):
-        if question.answers.exists():
-            messages.error(request, _("This question has answers and cannot be deleted; duplicate the survey to change it."))
-            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
-        return None
+    def _refused(self, request, survey, error):
+        messages.error(request, " ".join(error.messages))
+        return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
 
     def get(self, request, pk, question_pk):
         survey = _survey(pk)
         question = _question(survey, question_pk)
-        refused = self._refuse_answered(request, survey, question)
-        if refused:
-            return refused
+        try:
+            services.question_delete_validate(question=question)
+        except ValidationError as error:
+            return self._refused(request, survey, error)
         return render(request, "confirm_delete.html", {"object": question, "cancel_url": reverse("surveys:detail", args=[survey.pk])})
 
     def post(self, request, pk, question_pk):
         survey = _survey(pk)
         question = _question(survey, question_pk)
-        refused = self._refuse_answered(request, survey, question)
-        if refused:
-            return refused
         text = question.text
-        question.delete()
+        try:
+            services.question_delete(question=question)
+        except ValidationError as error:
+            return self._refused(request, survey, error)
         messages.success(request, _("Question “%(text)s” deleted.") % {"text": text})
         return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
 
@@ -276,7 +276,7 @@ class QuestionMoveView(ManagerRequiredMixin, View):
         question = _question(survey, question_pk)
         form = QuestionMoveForm(request.POST)
         if form.is_valid():
-            form.save(question=question)
+            services.question_move(question=question, direction=form.cleaned_data["direction"])
         if request.htmx:
             return render(request, "surveys/_question_list.html", {"survey": survey, "questions": selectors.survey_questions(survey)})
         if not form.is_valid():
