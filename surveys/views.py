@@ -5,9 +5,9 @@ Every view is for channel managers (`ManagerRequiredMixin`) and checks one model
 manager requests with the partner scope disabled, so partner-owned rows (responses, ideas) are read
 across partners here, as the triage and the results need.
 
-Views stay thin: forms parse the input, `services` write, `selectors` compute the results; the few
-page-specific reads (the survey list with its latest wave, the waves with their counts, the CSV rows)
-are the small functions in the "reads" section, each built to a fixed number of queries.
+Views stay thin: forms parse the input, `services` write (and raise the ValidationErrors the forms
+show), `selectors` read: the results and also the page-specific reads (the survey list with its
+latest wave, the waves with their counts, the CSV rows), each built to a fixed number of queries.
 """
 
 import csv
