@@ -232,7 +232,7 @@ PASSIVE_MIN = 7
 
 
 def nps_bucket(score):
-    """"promoters", "passives" or "detractors" for one 0-10 answer."""
+    """The bucket of one 0-10 answer: "promoters", "passives" or "detractors"."""
     if score >= PROMOTER_MIN:
         return "promoters"
     return "passives" if score >= PASSIVE_MIN else "detractors"

@@ -163,12 +163,8 @@ def nps_breakdown(*, wave: Wave, by: str):
 def nps_trend(*, survey):
     """NPS per wave of a survey, oldest first: [(wave, NpsFigures)] in one query."""
     waves = list(survey.waves.order_by("opens_at"))
-    rows = {
-        row["response__wave_id"]: row
-        for row in Answer.objects.filter(
-            response__wave__survey=survey, question__kind=QuestionKind.NPS, number__isnull=False
-        ).nps_by("response__wave_id")
-    }
+    answers = Answer.objects.filter(response__wave__survey=survey, question__kind=QuestionKind.NPS, number__isnull=False)
+    rows = {row["response__wave_id"]: row for row in answers.nps_by("response__wave_id")}
     trend = []
     for wave in waves:
         row = rows.get(wave.pk)
@@ -269,7 +265,7 @@ SURVEYS_ACTIVE, SURVEYS_ARCHIVED, SURVEYS_ALL = "", "archived", "all"
 
 
 def wave_state(opens_at, closes_at, now):
-    """"scheduled", "open" or "closed" at `now`."""
+    """The state of a wave at `now`: "scheduled", "open" or "closed"."""
     if now < opens_at:
         return "scheduled"
     return "open" if now < closes_at else "closed"

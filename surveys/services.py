@@ -161,7 +161,6 @@ def question_move(*, question: Question, direction: str) -> bool:
     return moved
 
 
-
 @transaction.atomic
 def survey_duplicate(*, survey: Survey, by) -> Survey:
     """A copy of a survey with its questions and choices in every language, without waves.
