@@ -156,14 +156,13 @@ def compute(*, today):
         incentive_cost=Sum("amount", filter=Q(reward_type__in=kpi.CASH_TYPES)),
         incentive_points=Sum("points"),
     )
+    from surveys.models import nps_aggregates
+
     nps = _grouped(
         _nps_answers(),
         "response__partner",
         TruncMonth("response__submitted_at"),
-        nps_answers=Count("id"),
-        nps_promoters=Count("id", filter=Q(number__gte=9)),
-        nps_passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
-        nps_detractors=Count("id", filter=Q(number__lte=6)),
+        **nps_aggregates("nps_", count="nps_answers"),
     )
     for rows in (sales, participants, customers, markets, incentives, nps, _engagement(partner_cells)):
         for key, figures in rows:

@@ -427,8 +427,7 @@ def satisfaction(*, on_date, partner_ids=None, months=12):
 
 def nps_by_month(*, period, condition=EVERY):
     """{month: NpsFigures} of the channel's non-anonymous NPS answers; one query."""
-    from surveys.models import Answer, QuestionKind
-    from surveys.selectors import NpsFigures
+    from surveys.models import Answer, NpsFigures, QuestionKind
 
     rows = (
         Answer.objects.filter(
@@ -440,16 +439,10 @@ def nps_by_month(*, period, condition=EVERY):
         )
         .filter(partner_q_to(condition, "response__partner_id"))
         .annotate(month=TruncMonth("response__submitted_at"))
-        .values("month")
-        .annotate(
-            count=Count("id"),
-            promoters=Count("id", filter=Q(number__gte=9)),
-            passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
-            detractors=Count("id", filter=Q(number__lte=6)),
-        )
+        .nps_by("month")
         .order_by()
     )
-    return {as_date(row["month"]): NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]) for row in rows}
+    return {as_date(row["month"]): NpsFigures.from_row(row) for row in rows}
 
 
 def as_date(value):

@@ -27,7 +27,7 @@ touch (`definitions.Period`). Public functions (keyword-only):
   components against the channel median and the explanation of the latest change.
 - ``latest_score_date(*, on_date) -> date | None``.
 - ``latest_snapshot(*, partner) -> ScoreSnapshot | None`` the partner's newest snapshot (the score badge).
-- ``channel_score_aggregates(*, on_date, min_partners=5) -> dict`` {"date", "partners", "median_score",
+- ``channel_score_aggregates(*, on_date, min_partners=None) -> dict`` {"date", "partners", "median_score",
   "average_score", "components": {component: median}}: channel figures for the portal, None below
   `min_partners` scored (or present) partners so an aggregate never stands for one or two companies.
 - ``improvement_hints(*, components, score_model, limit=3) -> dict`` {"raise": [...], "unmeasured": [...]}:
@@ -41,6 +41,7 @@ import statistics
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KT
@@ -52,7 +53,7 @@ from django_scopes import scopes_disabled
 
 from core.dates import month_end, month_start_after, quarter_start
 from partners.models import Partner, PartnerType, Territory, Tier
-from surveys.selectors import NpsFigures
+from surveys.models import NpsFigures, nps_score
 
 from . import cube, scoring
 from . import definitions as kpi
@@ -101,7 +102,7 @@ def _nps(period, condition):
         return None
     promoters = sum(figures.promoters for figures in months.values())
     detractors = sum(figures.detractors for figures in months.values())
-    return Decimal(100 * (promoters - detractors)) / Decimal(count)
+    return nps_score(count=count, promoters=promoters, detractors=detractors)
 
 
 def _period_figures(period, condition):
@@ -225,7 +226,7 @@ def _cube_period_figures(period, cells, sets, mask, state, scores):
         "partners": _count(sets.get(_set_key(state, "channel", period.last_day), 0), mask),
         "average_score": _two_places(scores["average"]),
         "at_risk": scores["at_risk"],
-        "nps": Decimal(100 * (promoters - detractors)) / Decimal(answers) if answers else None,
+        "nps": nps_score(count=answers, promoters=promoters, detractors=detractors),
         "new_customers": _sum(cells, period, "new_customers"),
         "new_countries": _sum(cells, period, "new_countries"),
         "engagement_points": _sum(cells, period, "engagement_points"),
@@ -360,7 +361,7 @@ def nps_trend(*, period_start, period_end, filters=None):
     for month in period.months:
         values = cells.get((month, None))
         count = values["nps_answers"] if values else 0
-        figures = NpsFigures(count, values["nps_promoters"], values["nps_passives"], values["nps_detractors"]) if count else None
+        figures = NpsFigures.from_row(values, prefix="nps_", count="nps_answers") if count else None
         trend.append(
             {
                 "month": month,
@@ -607,16 +608,16 @@ def latest_snapshot(*, partner):
     return ScoreSnapshot.objects.for_partner(partner).order_by("-date").first()
 
 
-PORTAL_MIN_PARTNERS = 5  # as the surveys' anonymity threshold: no channel figure of fewer companies
-
-
-def channel_score_aggregates(*, on_date, min_partners=PORTAL_MIN_PARTNERS):
+def channel_score_aggregates(*, on_date, min_partners=None):
     """Median and average score and each component's median over the channel's latest snapshots; 2 queries.
 
     Read across partners on purpose (scopes disabled), for a partner user's portal: only
-    aggregates leave this function, and only of at least `min_partners` partners, since the median
-    of two companies tells either one the other's figure.
+    aggregates leave this function, and only of at least `min_partners` partners (default: the surveys'
+    anonymity threshold, settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN), since the median of two companies
+    tells either one the other's figure.
     """
+    if min_partners is None:
+        min_partners = settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN
     with scopes_disabled():
         day = latest_score_date(on_date=on_date)
     result = {"date": day, "partners": 0, "median_score": None, "average_score": None, "components": dict.fromkeys(kpi.COMPONENTS)}

@@ -196,17 +196,8 @@ class SurveySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    def validate(self, attrs):
-        # Who an answer belongs to is fixed when it is given: once a wave exists, changing it would
-        # re-label answers already collected (named ones shown as anonymous, or the other way round).
-        if self.instance is not None and self.instance.waves.exists():
-            for name in ("is_anonymous", "one_response_per_partner"):
-                if name in attrs and attrs[name] != getattr(self.instance, name):
-                    raise ValidationError({name: _("This cannot change once the survey has a wave.")})
-        return attrs
-
-    def create(self, validated_data):
-        return super().create({**validated_data, "created_by": self.context["request"].user})
+    # Writes go through `services.survey_create`/`survey_update` (SurveyViewSet), which hold the
+    # anonymity lock: is_anonymous and one_response_per_partner cannot change once a wave exists.
 
 
 @extend_schema_view(
@@ -238,10 +229,23 @@ class SurveyViewSet(ScopedAPIMixin, viewsets.ModelViewSet):
         invited = Invitation.objects.filter(user=self.request.user, wave__survey=OuterRef("pk"))
         return surveys.filter(Exists(invited))
 
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = services.survey_create(by=self.request.user, **serializer.validated_data)
+        except DjangoValidationError as error:
+            _raise_as_drf(error)
+
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = services.survey_update(survey=serializer.instance, **serializer.validated_data)
+        except DjangoValidationError as error:
+            _raise_as_drf(error)
+
     def perform_destroy(self, instance):
-        if instance.waves.exists():
-            raise InUse()
-        instance.delete()
+        try:
+            services.survey_delete(survey=instance)
+        except DjangoValidationError as error:
+            raise InUse() from error
 
 
 # --- waves ----------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 Translatable texts are edited per language: one field per language (`title_en`, `title_nl`...), as
 django-modeltranslation stores them; the default language is required, the others fall back to it.
 
-The survey builder's small writes (a survey's settings, a question with its choices, moving a
-question) are the `save()` of these forms, each in one transaction; the writes with business rules
-of their own (duplicate, waves, answering, the ideas board) are in `services.py`.
+The writes are in `services.py` (a survey's settings, archiving, moving and deleting a question,
+duplicate, waves, answering, the ideas board); a question with its choices is still saved by
+`QuestionBuilder.save()` in one transaction, since it saves the choice formset's rows.
 """
 
 from crispy_forms.layout import Column, Fieldset, Row
@@ -26,7 +26,7 @@ from partners.fields import AwareDateTimeField
 from partners.forms import AudienceForm
 from partners.models import Partner, PartnerType, Territory, Tier
 
-from . import services
+from . import selectors, services
 from .models import Choice, Idea, IdeaKind, IdeaStatus, Question, Recurrence, Survey
 
 DEFAULT_LANGUAGE = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
@@ -53,7 +53,7 @@ def _per_language(form, name, label):
 
 
 class SurveyFilterForm(forms.Form):
-    ACTIVE, ARCHIVED, ALL = "", "archived", "all"
+    ACTIVE, ARCHIVED, ALL = selectors.SURVEYS_ACTIVE, selectors.SURVEYS_ARCHIVED, selectors.SURVEYS_ALL
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     archived = forms.ChoiceField(
@@ -100,12 +100,10 @@ class SurveyForm(AudienceForm, forms.ModelForm):
         titles = _per_language(self, "title", gettext("Title"))
         intros = _per_language(self, "intro", gettext("Introduction"))
         self.fields["recurrence"].help_text = _("A pulse survey opens a new wave at the start of every period.")
-        if self.instance.pk and self.instance.waves.exists():
-            # Who an answer belongs to is fixed when it is given: changing it once a wave exists would
-            # show named answers as anonymous, or anonymous answers with their partner's name.
-            for name in ("is_anonymous", "one_response_per_partner"):
-                self.fields[name].disabled = True
-                self.fields[name].help_text = _("This cannot change once the survey has a wave.")
+        # The anonymity lock is the service's (`services.survey_update`); the form shows it as disabled fields.
+        for name in services.survey_locked_fields(survey=self.instance):
+            self.fields[name].disabled = True
+            self.fields[name].help_text = services.SURVEY_LOCKED_MESSAGE
         self.helper = form_helper(
             _("Save survey"),
             Fieldset(gettext("Title and introduction"), titles, intros),
@@ -120,6 +118,15 @@ class SurveyForm(AudienceForm, forms.ModelForm):
                 Row(Column("max_reminders"), Column("reminder_interval_days")),
             ),
         )
+
+    def service_fields(self):
+        """The valid input as `services.survey_create`/`survey_update` take it.
+
+        The fields as validation set them on the form's instance (so a value the form leaves alone
+        keeps the instance's), the tiers and territories from the cleaned data.
+        """
+        fields = {name: getattr(self.instance, name) for name in self._meta.fields if name not in services.SURVEY_M2M_FIELDS}
+        return {**fields, **{name: self.cleaned_data[name] for name in services.SURVEY_M2M_FIELDS}}
 
 
 # --- questions ------------------------------------------------------------------------------------
@@ -233,26 +240,6 @@ class QuestionBuilder:
 
 class QuestionMoveForm(forms.Form):
     direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))])
-
-    @transaction.atomic
-    def save(self, *, question):
-        """Swap the question with its neighbour; positions are renumbered 0..n-1 on the way.
-
-        The survey's questions are locked so two managers reordering at once cannot both read the
-        same order and write duplicate positions.
-        """
-        questions = list(Question.objects.select_for_update().filter(survey_id=question.survey_id).order_by("position", "pk"))
-        index = next(i for i, item in enumerate(questions) if item.pk == question.pk)
-        other = index - 1 if self.cleaned_data["direction"] == "up" else index + 1
-        if 0 <= other < len(questions):
-            questions[index], questions[other] = questions[other], questions[index]
-        changed = []
-        for position, item in enumerate(questions):
-            if item.position != position:
-                item.position = position
-                changed.append(item)
-        Question.objects.bulk_update(changed, ["position"])
-        return other != index and 0 <= other < len(questions)
 
 
 # --- waves ----------------------------------------------------------------------------------------

@@ -6,9 +6,12 @@ partners read (titles, intros, questions, choices) are translatable per language
 django-modeltranslation (see `translation.py`).
 """
 
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -223,12 +226,102 @@ class Response(models.Model):
         return f"{self.wave} · {self.partner}"
 
 
+# --- NPS: the one counting method -----------------------------------------------------------------
+# Promoters answer 9-10, passives 7-8, detractors 0-6; NPS = % promoters - % detractors (-100..100).
+
+PROMOTER_MIN = 9
+PASSIVE_MIN = 7
+
+
+def nps_bucket(score):
+    """The bucket of one 0-10 answer: "promoters", "passives" or "detractors"."""
+    if score >= PROMOTER_MIN:
+        return "promoters"
+    return "passives" if score >= PASSIVE_MIN else "detractors"
+
+
+def nps_score(*, count, promoters, detractors):
+    """NPS = % promoters - % detractors, from -100 to 100 (a Decimal); None without answers."""
+    if not count:
+        return None
+    return Decimal(100 * (promoters - detractors)) / Decimal(count)
+
+
+def nps_conditions(field="number"):
+    """{"promoters": Q, "passives": Q, "detractors": Q} on the score `field` (a path to Answer.number)."""
+    return {
+        "promoters": Q(**{f"{field}__gte": PROMOTER_MIN}),
+        "passives": Q(**{f"{field}__gte": PASSIVE_MIN, f"{field}__lt": PROMOTER_MIN}),
+        "detractors": Q(**{f"{field}__lt": PASSIVE_MIN}),
+    }
+
+
+def nps_aggregates(prefix="", *, count="count", within=None, field="number", counted="id"):
+    """The NPS aggregate expressions, for `.aggregate()` or `.values().annotate()` of an Answer queryset.
+
+    Keys: `count` (the name of the answers' count, "count" unless told) and `prefix` + "promoters",
+    "passives", "detractors". `within` (a Q) limits every count, e.g. to the NPS questions of a
+    queryset that holds other answers too.
+    """
+    expressions = {count: Count(counted, filter=within) if within is not None else Count(counted)}
+    for name, condition in nps_conditions(field).items():
+        expressions[f"{prefix}{name}"] = Count(counted, filter=(within & condition) if within is not None else condition)
+    return expressions
+
+
+@dataclass
+class NpsFigures:
+    count: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @classmethod
+    def from_row(cls, row, prefix="", count="count"):
+        """From a row of `nps_aggregates(prefix, count=count)` values."""
+        return cls(row[count], row[f"{prefix}promoters"], row[f"{prefix}passives"], row[f"{prefix}detractors"])
+
+    @classmethod
+    def from_scores(cls, scores):
+        counts = {"promoters": 0, "passives": 0, "detractors": 0}
+        total = 0
+        for score in scores:
+            counts[nps_bucket(score)] += 1
+            total += 1
+        return cls(count=total, **counts)
+
+    @property
+    def score(self):
+        """NPS = % promoters (9-10) - % detractors (0-6), from -100 to 100, None without answers."""
+        return nps_score(count=self.count, promoters=self.promoters, detractors=self.detractors)
+
+    @property
+    def rounded(self):
+        score = self.score
+        return None if score is None else int(score.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+    def share(self, part):
+        return None if not self.count else round(100 * part / self.count, 1)
+
+
+class AnswerQuerySet(models.QuerySet):
+    def nps_counts(self) -> NpsFigures:
+        """NpsFigures of these answers (their scores as they are: filter to the NPS questions first); one query."""
+        return NpsFigures(**self.aggregate(**nps_aggregates()))
+
+    def nps_by(self, *fields, **expressions):
+        """NPS aggregates per group: `.values(*fields, **expressions)` rows with count, promoters, passives, detractors."""
+        return self.values(*fields, **expressions).annotate(**nps_aggregates())
+
+
 class Answer(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", verbose_name=_("response"))
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers", verbose_name=_("question"))
     number = models.SmallIntegerField(_("score"), null=True, blank=True)
     choices = models.ManyToManyField(Choice, blank=True, related_name="answers", verbose_name=_("choices"))
     text = models.TextField(_("text"), blank=True)
+
+    objects = AnswerQuerySet.as_manager()
 
     class Meta:
         ordering = ["question__position", "question_id"]

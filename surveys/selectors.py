@@ -2,58 +2,25 @@
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q
+from django.conf import settings
+from django.db.models import Avg, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Answer, Idea, IdeaStatus, Invitation, QuestionKind, Response, Wave
+from .models import Answer, Idea, IdeaStatus, Invitation, NpsFigures, QuestionKind, Response, Survey, Wave, nps_aggregates
 
-ANONYMITY_THRESHOLD = 5
-
-
-@dataclass
-class NpsFigures:
-    count: int
-    promoters: int
-    passives: int
-    detractors: int
-
-    @property
-    def score(self):
-        """NPS = % promoters (9-10) - % detractors (0-6), from -100 to 100, None without answers."""
-        if not self.count:
-            return None
-        return Decimal(100 * (self.promoters - self.detractors)) / Decimal(self.count)
-
-    @property
-    def rounded(self):
-        score = self.score
-        return None if score is None else int(score.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-    def share(self, part):
-        return None if not self.count else round(100 * part / self.count, 1)
+__all__ = ["NpsFigures"]  # re-exported: callers read the figures with the selectors
 
 
 def nps_from_scores(scores):
-    scores = list(scores)
-    return NpsFigures(
-        count=len(scores),
-        promoters=sum(1 for s in scores if s >= 9),
-        passives=sum(1 for s in scores if 7 <= s <= 8),
-        detractors=sum(1 for s in scores if s <= 6),
-    )
+    return NpsFigures.from_scores(scores)
 
 
 def nps_from_queryset(answers):
     """NPS of an Answer queryset in one aggregate query."""
-    totals = answers.aggregate(
-        count=Count("id"),
-        promoters=Count("id", filter=Q(number__gte=9)),
-        passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
-        detractors=Count("id", filter=Q(number__lte=6)),
-    )
-    return NpsFigures(**totals)
+    return answers.nps_counts()
 
 
 @dataclass
@@ -102,10 +69,10 @@ def wave_results(*, wave: Wave, group=None) -> WaveResults:
     if group:
         invitations = invitations.filter(**{f"partner__{key}": value for key, value in group.items()})
     invited = invitations.values("partner_id").distinct().count() if survey.one_response_per_partner else invitations.count()
-    hidden = survey.is_anonymous and answered < ANONYMITY_THRESHOLD
+    hidden = survey.is_anonymous and answered < settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN
     if survey.is_anonymous and group and not hidden:
         rest = Response.objects.filter(wave=wave).count() - answered
-        hidden = 0 < rest < ANONYMITY_THRESHOLD
+        hidden = 0 < rest < settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN
     questions = list(survey.questions.prefetch_related("choices"))
     results = []
     answers = Answer.objects.filter(response__in=responses)
@@ -138,7 +105,7 @@ def wave_results(*, wave: Wave, group=None) -> WaveResults:
             count = choice_answers.get(question.pk, 0)
         else:
             count = text_counts.get(question.pk, 0)
-        question_hidden = hidden or (survey.is_anonymous and count < ANONYMITY_THRESHOLD)
+        question_hidden = hidden or (survey.is_anonymous and count < settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN)
         result = QuestionResult(question=question, count=count, hidden=question_hidden)
         if question_hidden:
             results.append(result)
@@ -165,9 +132,10 @@ def suppress_small_groups(rows):
     the hidden groups hold one to four answers between them, the smallest group still shown is
     hidden too. Returns [(label, NpsFigures or None)] in the same order.
     """
-    hidden = {index for index, (_label, figures) in enumerate(rows) if figures.count < ANONYMITY_THRESHOLD}
+    minimum = settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN
+    hidden = {index for index, (_label, figures) in enumerate(rows) if figures.count < minimum}
     shown = sorted((index for index in range(len(rows)) if index not in hidden), key=lambda index: (rows[index][1].count, index))
-    while shown and 0 < sum(rows[index][1].count for index in hidden) < ANONYMITY_THRESHOLD:
+    while shown and 0 < sum(rows[index][1].count for index in hidden) < minimum:
         hidden.add(shown.pop(0))
     return [(label, None if index in hidden else figures) for index, (label, figures) in enumerate(rows)]
 
@@ -187,38 +155,21 @@ def nps_breakdown(*, wave: Wave, by: str):
     """
     label_field, _id_field = BREAKDOWNS[by]
     answers = Answer.objects.filter(response__wave=wave, question__kind=QuestionKind.NPS, number__isnull=False)
-    rows = answers.values(label=F(f"response__{label_field}")).annotate(
-        count=Count("id"),
-        promoters=Count("id", filter=Q(number__gte=9)),
-        passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
-        detractors=Count("id", filter=Q(number__lte=6)),
-    )
-    result = [
-        (row["label"] or "—", NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]))
-        for row in rows.order_by("label")
-    ]
+    rows = answers.nps_by(label=F(f"response__{label_field}"))
+    result = [(row["label"] or "—", NpsFigures.from_row(row)) for row in rows.order_by("label")]
     return suppress_small_groups(result) if wave.survey.is_anonymous else result
 
 
 def nps_trend(*, survey):
     """NPS per wave of a survey, oldest first: [(wave, NpsFigures)] in one query."""
     waves = list(survey.waves.order_by("opens_at"))
-    rows = {
-        row["response__wave_id"]: row
-        for row in Answer.objects.filter(response__wave__survey=survey, question__kind=QuestionKind.NPS, number__isnull=False)
-        .values("response__wave_id")
-        .annotate(
-            count=Count("id"),
-            promoters=Count("id", filter=Q(number__gte=9)),
-            passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
-            detractors=Count("id", filter=Q(number__lte=6)),
-        )
-    }
+    answers = Answer.objects.filter(response__wave__survey=survey, question__kind=QuestionKind.NPS, number__isnull=False)
+    rows = {row["response__wave_id"]: row for row in answers.nps_by("response__wave_id")}
     trend = []
     for wave in waves:
         row = rows.get(wave.pk)
-        figures = NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]) if row else NpsFigures(0, 0, 0, 0)
-        if survey.is_anonymous and figures.count < ANONYMITY_THRESHOLD:
+        figures = NpsFigures.from_row(row) if row else NpsFigures(0, 0, 0, 0)
+        if survey.is_anonymous and figures.count < settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN:
             figures = None
         trend.append((wave, figures))
     return trend
@@ -253,10 +204,8 @@ def partner_satisfaction(*, partner_ids=None, since=None, as_of=None, months=12)
         answers.values("response__partner_id")
         .annotate(
             responses=Count("response_id", distinct=True),
-            nps_count=Count("id", filter=nps),
+            **nps_aggregates(count="nps_count", within=nps),
             nps_average=Avg("number", filter=nps),
-            promoters=Count("id", filter=nps & Q(number__gte=9)),
-            detractors=Count("id", filter=nps & Q(number__lte=6)),
             rating_count=Count("id", filter=rating),
             rating_average=Avg("number", filter=rating),
         )
@@ -264,10 +213,9 @@ def partner_satisfaction(*, partner_ids=None, since=None, as_of=None, months=12)
     )
     figures = {}
     for row in rows:
-        passives = row["nps_count"] - row["promoters"] - row["detractors"]
         figures[row["response__partner_id"]] = {
             "responses": row["responses"],
-            "nps": NpsFigures(row["nps_count"], row["promoters"], passives, row["detractors"]).score,
+            "nps": NpsFigures.from_row(row, count="nps_count").score,
             "nps_answers": row["nps_count"],
             "nps_average": row["nps_average"],
             "avg_rating": row["rating_average"],
@@ -309,3 +257,125 @@ def oldest_unanswered_ideas(limit=10):
         .select_related("partner", "author")
         .order_by("created_at")[:limit]
     )
+
+
+# --- the managers' pages ---------------------------------------------------------------------------
+
+SURVEYS_ACTIVE, SURVEYS_ARCHIVED, SURVEYS_ALL = "", "archived", "all"
+
+
+def wave_state(opens_at, closes_at, now):
+    """The state of a wave at `now`: "scheduled", "open" or "closed"."""
+    if now < opens_at:
+        return "scheduled"
+    return "open" if now < closes_at else "closed"
+
+
+def nps_per_wave(answers):
+    """{wave id: NpsFigures} of the NPS answers in `answers`, in one aggregate query."""
+    rows = answers.filter(question__kind=QuestionKind.NPS, number__isnull=False).nps_by("response__wave_id").order_by()
+    return {row["response__wave_id"]: NpsFigures.from_row(row) for row in rows}
+
+
+def survey_list(*, q="", archived=""):
+    """Surveys with their wave count and latest wave (name, dates) annotated, newest first."""
+    latest = Wave.objects.filter(survey=OuterRef("pk")).order_by("-opens_at", "-id")
+    surveys = Survey.objects.annotate(
+        wave_count=Count("waves"),
+        latest_wave_id=Subquery(latest.values("pk")[:1]),
+        latest_wave_name=Subquery(latest.values("name")[:1]),
+        latest_opens_at=Subquery(latest.values("opens_at")[:1]),
+        latest_closes_at=Subquery(latest.values("closes_at")[:1]),
+    ).prefetch_related("tiers", "territories")
+    if archived == SURVEYS_ACTIVE:
+        surveys = surveys.filter(is_archived=False)
+    elif archived == SURVEYS_ARCHIVED:
+        surveys = surveys.filter(is_archived=True)
+    if q:
+        surveys = surveys.filter(Q(title_en__icontains=q) | Q(title_nl__icontains=q) | Q(title_de__icontains=q))
+    return surveys.order_by("-created_at", "-id")
+
+
+def attach_latest_results(surveys):
+    """Set `latest_state` and `latest_nps` (None when hidden or without answers) on a page of surveys: one query."""
+    now = timezone.now()
+    figures = nps_per_wave(Answer.objects.filter(response__wave_id__in=[s.latest_wave_id for s in surveys if s.latest_wave_id]))
+    for survey in surveys:
+        survey.latest_state = wave_state(survey.latest_opens_at, survey.latest_closes_at, now) if survey.latest_wave_id else None
+        nps = figures.get(survey.latest_wave_id)
+        survey.latest_nps_hidden = bool(nps and survey.is_anonymous and nps.count < settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN)
+        survey.latest_nps = None if survey.latest_nps_hidden else nps
+    return surveys
+
+
+def survey_questions(survey):
+    """The survey's questions with their choices, in order."""
+    return list(survey.questions.prefetch_related("choices"))
+
+
+def waves_with_counts(survey):
+    """The survey's waves with `invited` (people, or companies for one answer per company) and `answered`."""
+    invitations = Invitation.objects.filter(wave=OuterRef("pk")).order_by().values("wave")
+    invited = invitations.annotate(n=Count("partner_id", distinct=True) if survey.one_response_per_partner else Count("pk")).values("n")
+    answered = Response.objects.filter(wave=OuterRef("pk")).order_by().values("wave").annotate(n=Count("pk")).values("n")
+    return survey.waves.annotate(
+        invited=Coalesce(Subquery(invited, output_field=IntegerField()), 0),
+        answered=Coalesce(Subquery(answered, output_field=IntegerField()), 0),
+    ).order_by("-opens_at", "-id")
+
+
+def attach_wave_figures(waves):
+    now = timezone.now()
+    for wave in waves:
+        wave.current_state = wave_state(wave.opens_at, wave.closes_at, now)
+        wave.response_rate = round(100 * wave.answered / wave.invited, 1) if wave.invited else None
+    return waves
+
+
+def wave_response_count(*, wave):
+    return Response.objects.filter(wave=wave).count()
+
+
+def wave_export(*, wave):
+    """(questions, responses) of a wave's CSV export, the responses with their answers prefetched.
+
+    Anonymous surveys: the responses alone, in the order of their random key; named ones with
+    partner, tier, territory and user, in the order of submission.
+    """
+    questions = list(wave.survey.questions.all())
+    answers = Prefetch("answers", queryset=Answer.objects.select_related("question").prefetch_related("choices"))
+    responses = Response.objects.filter(wave=wave)
+    if wave.survey.is_anonymous:
+        responses = responses.prefetch_related(answers).order_by("respondent_key")
+    else:
+        responses = (
+            responses.select_related("partner__tier", "partner__territory", "user").prefetch_related(answers).order_by("submitted_at", "pk")
+        )
+    return questions, responses
+
+
+def idea_list(*, filters):
+    ideas = Idea.objects.select_related("partner", "author", "merged_into").order_by("-created_at", "-id")
+    if not filters.get("merged"):
+        ideas = ideas.filter(merged_into__isnull=True)
+    for name in ("status", "kind", "partner"):
+        if filters.get(name):
+            ideas = ideas.filter(**{name: filters[name]})
+    q = filters.get("q", "").strip()
+    if q:
+        condition = Q(title__icontains=q) | Q(body__icontains=q) | Q(partner__name__icontains=q)
+        if q.lstrip("#").isdigit() and len(q) < 10:
+            condition |= Q(pk=int(q.lstrip("#")))
+        ideas = ideas.filter(condition)
+    return ideas
+
+
+def idea_search(ideas, q):
+    """`ideas` whose title holds `q`, or the one numbered `q` ("#12")."""
+    q = q.strip()
+    if not q:
+        return ideas
+    condition = Q(title__icontains=q)
+    if q.lstrip("#").isdigit() and len(q) < 10:
+        condition |= Q(pk=int(q.lstrip("#")))
+    return ideas.filter(condition)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from modeltranslation.settings import AVAILABLE_LANGUAGES
 from modeltranslation.utils import build_localized_fieldname
 
@@ -57,6 +58,107 @@ def _clean_text(value, *, required_message, max_length):
 
 
 # --- surveys and waves ----------------------------------------------------------------------------
+
+# Who an answer belongs to is fixed when it is given: once a wave exists, changing these would
+# re-label answers already collected (named ones shown as anonymous, or the other way round).
+SURVEY_LOCKED_FIELDS = ("is_anonymous", "one_response_per_partner")
+SURVEY_LOCKED_MESSAGE = gettext_lazy("This cannot change once the survey has a wave.")
+SURVEY_M2M_FIELDS = ("tiers", "territories")
+
+
+def survey_locked_fields(*, survey: Survey) -> tuple:
+    """The settings of `survey` that can no longer change (the anonymity lock): none before its first wave."""
+    return SURVEY_LOCKED_FIELDS if survey.pk and survey.waves.exists() else ()
+
+
+def _set_survey_fields(survey, fields):
+    m2m = {name: fields.pop(name) for name in SURVEY_M2M_FIELDS if name in fields}
+    for name, value in fields.items():
+        setattr(survey, name, value)
+    return m2m
+
+
+@transaction.atomic
+def survey_create(*, by, **fields) -> Survey:
+    """A new survey from its settings (`tiers` and `territories` as lists of rows), created by `by`."""
+    survey = Survey(created_by=by)
+    m2m = _set_survey_fields(survey, dict(fields))
+    survey.save()
+    for name, values in m2m.items():
+        getattr(survey, name).set(values)
+    return survey
+
+
+@transaction.atomic
+def survey_update(*, survey: Survey, **fields) -> Survey:
+    """Change a survey's settings; the anonymity lock refuses changing `SURVEY_LOCKED_FIELDS` once a wave exists.
+
+    The lock compares with the stored values (the survey is locked while checking), so an instance a
+    form has already changed is checked as well.
+    """
+    locked = [name for name in SURVEY_LOCKED_FIELDS if name in fields]
+    if locked:
+        stored = Survey.objects.select_for_update().filter(pk=survey.pk).values(*locked).get()
+        for name in survey_locked_fields(survey=survey):
+            if name in fields and fields[name] != stored[name]:
+                raise ValidationError({name: SURVEY_LOCKED_MESSAGE})
+    m2m = _set_survey_fields(survey, dict(fields))
+    survey.save()
+    for name, values in m2m.items():
+        getattr(survey, name).set(values)
+    return survey
+
+
+@transaction.atomic
+def survey_archive(*, survey: Survey, archived: bool = True) -> Survey:
+    """Archive a survey (no new pulse waves; open waves stay open), or bring it back with `archived=False`."""
+    survey.is_archived = archived
+    survey.save(update_fields=["is_archived", "updated_at"])
+    return survey
+
+
+@transaction.atomic
+def survey_delete(*, survey: Survey) -> None:
+    """Delete a survey without waves; one with waves is refused (code "protected"): archive it instead."""
+    if survey.waves.exists():
+        raise ValidationError(_("This survey has waves (and possibly answers); archive it instead of deleting it."), code="protected")
+    survey.delete()
+
+
+def question_delete_validate(*, question: Question):
+    """Refuse deleting a question that has answers."""
+    if question.answers.exists():
+        raise ValidationError(_("This question has answers and cannot be deleted; duplicate the survey to change it."), code="answered")
+
+
+@transaction.atomic
+def question_delete(*, question: Question) -> None:
+    question_delete_validate(question=question)
+    question.delete()
+
+
+@transaction.atomic
+def question_move(*, question: Question, direction: str) -> bool:
+    """Swap the question with its neighbour ("up" or "down"); positions are renumbered 0..n-1 on the way.
+
+    The survey's questions are locked so two managers reordering at once cannot both read the
+    same order and write duplicate positions. True when the question moved (not already first or last).
+    """
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": _("Choose to move the question up or down.")})
+    questions = list(Question.objects.select_for_update().filter(survey_id=question.survey_id).order_by("position", "pk"))
+    index = next(i for i, item in enumerate(questions) if item.pk == question.pk)
+    other = index - 1 if direction == "up" else index + 1
+    moved = 0 <= other < len(questions)
+    if moved:
+        questions[index], questions[other] = questions[other], questions[index]
+    changed = []
+    for position, item in enumerate(questions):
+        if item.position != position:
+            item.position = position
+            changed.append(item)
+    Question.objects.bulk_update(changed, ["position"])
+    return moved
 
 
 @transaction.atomic

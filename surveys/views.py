@@ -5,18 +5,16 @@ Every view is for channel managers (`ManagerRequiredMixin`) and checks one model
 manager requests with the partner scope disabled, so partner-owned rows (responses, ideas) are read
 across partners here, as the triage and the results need.
 
-Views stay thin: forms parse the input, `services` write, `selectors` compute the results; the few
-page-specific reads (the survey list with its latest wave, the waves with their counts, the CSV rows)
-are the small functions in the "reads" section, each built to a fixed number of queries.
+Views stay thin: forms parse the input, `services` write (and raise the ValidationErrors the forms
+show), `selectors` read: the results and also the page-specific reads (the survey list with its
+latest wave, the waves with their counts, the CSV rows), each built to a fixed number of queries.
 """
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -45,112 +43,10 @@ from .forms import (
     WaveForm,
     merge_candidates,
 )
-from .models import Answer, Idea, Invitation, Question, QuestionKind, Response, Survey, Wave
-from .selectors import ANONYMITY_THRESHOLD, NpsFigures
+from .models import Idea, Question, QuestionKind, Survey, Wave
 
 WAVE_STATES = {"scheduled": gettext_lazy("Scheduled"), "open": gettext_lazy("Open"), "closed": gettext_lazy("Closed")}
 BREAKDOWN_LABELS = {"tier": gettext_lazy("By tier"), "type": gettext_lazy("By partner type"), "territory": gettext_lazy("By territory")}
-
-
-def _wave_state(opens_at, closes_at, now):
-    if now < opens_at:
-        return "scheduled"
-    return "open" if now < closes_at else "closed"
-
-
-# --- reads ----------------------------------------------------------------------------------------
-
-
-def _nps_figures(answers):
-    """{wave id: NpsFigures} of the NPS answers in `answers`, in one aggregate query."""
-    rows = (
-        answers.filter(question__kind=QuestionKind.NPS, number__isnull=False)
-        .values("response__wave_id")
-        .annotate(
-            count=Count("id"),
-            promoters=Count("id", filter=Q(number__gte=9)),
-            passives=Count("id", filter=Q(number__gte=7, number__lte=8)),
-            detractors=Count("id", filter=Q(number__lte=6)),
-        )
-        .order_by()
-    )
-    return {row["response__wave_id"]: NpsFigures(row["count"], row["promoters"], row["passives"], row["detractors"]) for row in rows}
-
-
-def survey_list(*, q="", archived=""):
-    """Surveys with their wave count and latest wave (name, dates) annotated, newest first."""
-    latest = Wave.objects.filter(survey=OuterRef("pk")).order_by("-opens_at", "-id")
-    surveys = Survey.objects.annotate(
-        wave_count=Count("waves"),
-        latest_wave_id=Subquery(latest.values("pk")[:1]),
-        latest_wave_name=Subquery(latest.values("name")[:1]),
-        latest_opens_at=Subquery(latest.values("opens_at")[:1]),
-        latest_closes_at=Subquery(latest.values("closes_at")[:1]),
-    ).prefetch_related("tiers", "territories")
-    if archived == SurveyFilterForm.ACTIVE:
-        surveys = surveys.filter(is_archived=False)
-    elif archived == SurveyFilterForm.ARCHIVED:
-        surveys = surveys.filter(is_archived=True)
-    if q:
-        surveys = surveys.filter(Q(title_en__icontains=q) | Q(title_nl__icontains=q) | Q(title_de__icontains=q))
-    return surveys.order_by("-created_at", "-id")
-
-
-def attach_latest_results(surveys):
-    """Set `latest_state` and `latest_nps` (None when hidden or without answers) on a page of surveys: one query."""
-    now = timezone.now()
-    figures = _nps_figures(Answer.objects.filter(response__wave_id__in=[s.latest_wave_id for s in surveys if s.latest_wave_id]))
-    for survey in surveys:
-        survey.latest_state = _wave_state(survey.latest_opens_at, survey.latest_closes_at, now) if survey.latest_wave_id else None
-        nps = figures.get(survey.latest_wave_id)
-        survey.latest_nps_hidden = bool(nps and survey.is_anonymous and nps.count < ANONYMITY_THRESHOLD)
-        survey.latest_nps = None if survey.latest_nps_hidden else nps
-    return surveys
-
-
-def waves_with_counts(survey):
-    """The survey's waves with `invited` (people, or companies for one answer per company) and `answered`."""
-    invitations = Invitation.objects.filter(wave=OuterRef("pk")).order_by().values("wave")
-    invited = invitations.annotate(n=Count("partner_id", distinct=True) if survey.one_response_per_partner else Count("pk")).values("n")
-    answered = Response.objects.filter(wave=OuterRef("pk")).order_by().values("wave").annotate(n=Count("pk")).values("n")
-    return survey.waves.annotate(
-        invited=Coalesce(Subquery(invited, output_field=IntegerField()), 0),
-        answered=Coalesce(Subquery(answered, output_field=IntegerField()), 0),
-    ).order_by("-opens_at", "-id")
-
-
-def attach_wave_figures(waves):
-    now = timezone.now()
-    for wave in waves:
-        wave.current_state = _wave_state(wave.opens_at, wave.closes_at, now)
-        wave.response_rate = round(100 * wave.answered / wave.invited, 1) if wave.invited else None
-    return waves
-
-
-def idea_list(*, filters):
-    ideas = Idea.objects.select_related("partner", "author", "merged_into").order_by("-created_at", "-id")
-    if not filters.get("merged"):
-        ideas = ideas.filter(merged_into__isnull=True)
-    for name in ("status", "kind", "partner"):
-        if filters.get(name):
-            ideas = ideas.filter(**{name: filters[name]})
-    q = filters.get("q", "").strip()
-    if q:
-        condition = Q(title__icontains=q) | Q(body__icontains=q) | Q(partner__name__icontains=q)
-        if q.lstrip("#").isdigit() and len(q) < 10:
-            condition |= Q(pk=int(q.lstrip("#")))
-        ideas = ideas.filter(condition)
-    return ideas
-
-
-def _search_ideas(ideas, q):
-    q = q.strip()
-    if not q:
-        return ideas
-    condition = Q(title__icontains=q)
-    if q.lstrip("#").isdigit() and len(q) < 10:
-        condition |= Q(pk=int(q.lstrip("#")))
-    return ideas.filter(condition)
 
 
 # --- lookups --------------------------------------------------------------------------------------
@@ -158,10 +54,6 @@ def _search_ideas(ideas, q):
 
 def _survey(pk):
     return get_object_or_404(Survey.objects.prefetch_related("tiers", "territories"), pk=pk)
-
-
-def _questions(survey):
-    return list(survey.questions.prefetch_related("choices"))
 
 
 def _wave(survey, wave_pk):
@@ -185,8 +77,8 @@ class SurveyListView(ManagerRequiredMixin, View):
 
     def get(self, request):
         filter_form = SurveyFilterForm(request.GET)
-        page_obj = paginate(request, survey_list(**filter_form.filters()))
-        attach_latest_results(page_obj.object_list)
+        page_obj = paginate(request, selectors.survey_list(**filter_form.filters()))
+        selectors.attach_latest_results(page_obj.object_list)
         context = {
             "filter_form": filter_form,
             "page_obj": page_obj,
@@ -205,13 +97,13 @@ class SurveyCreateView(ManagerRequiredMixin, View):
     def post(self, request):
         form = SurveyForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                survey = form.save(commit=False)
-                survey.created_by = request.user
-                survey.save()
-                form.save_m2m()
-            messages.success(request, _("Survey “%(title)s” created. Add its questions next.") % {"title": survey.title})
-            return redirect("surveys:detail", pk=survey.pk)
+            try:
+                survey = services.survey_create(by=request.user, **form.service_fields())
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Survey “%(title)s” created. Add its questions next.") % {"title": survey.title})
+                return redirect("surveys:detail", pk=survey.pk)
         return render(request, "surveys/survey_form.html", {"form": form}, status=400)
 
 
@@ -222,9 +114,9 @@ class SurveyDetailView(ManagerRequiredMixin, View):
 
     def get(self, request, pk):
         survey = _survey(pk)
-        waves = paginate(request, waves_with_counts(survey))
-        attach_wave_figures(waves.object_list)
-        context = {"survey": survey, "questions": _questions(survey), "waves": waves, "states": WAVE_STATES}
+        waves = paginate(request, selectors.waves_with_counts(survey))
+        selectors.attach_wave_figures(waves.object_list)
+        context = {"survey": survey, "questions": selectors.survey_questions(survey), "waves": waves, "states": WAVE_STATES}
         return render(request, "surveys/survey_detail.html", context)
 
 
@@ -232,7 +124,7 @@ class SurveyUpdateView(ManagerRequiredMixin, View):
     permission_required = "surveys.change_survey"
 
     def _render(self, request, survey, form, status=200):
-        context = {"form": form, "survey": survey, "questions": _questions(survey)}
+        context = {"form": form, "survey": survey, "questions": selectors.survey_questions(survey)}
         return render(request, "surveys/survey_form.html", context, status=status)
 
     def get(self, request, pk):
@@ -243,10 +135,13 @@ class SurveyUpdateView(ManagerRequiredMixin, View):
         survey = _survey(pk)
         form = SurveyForm(request.POST, instance=survey)
         if form.is_valid():
-            with transaction.atomic():
-                form.save()
-            messages.success(request, _("Survey “%(title)s” saved.") % {"title": survey.title})
-            return redirect("surveys:detail", pk=survey.pk)
+            try:
+                services.survey_update(survey=survey, **form.service_fields())
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Survey “%(title)s” saved.") % {"title": survey.title})
+                return redirect("surveys:detail", pk=survey.pk)
         return self._render(request, survey, form, status=400)
 
 
@@ -274,8 +169,7 @@ class SurveyArchiveView(ManagerRequiredMixin, View):
 
     def post(self, request, pk):
         survey = _survey(pk)
-        survey.is_archived = not survey.is_archived
-        survey.save(update_fields=["is_archived", "updated_at"])
+        services.survey_archive(survey=survey, archived=not survey.is_archived)
         if survey.is_archived:
             messages.success(request, _("Survey “%(title)s” archived.") % {"title": survey.title})
         else:
@@ -311,7 +205,7 @@ class SurveyPreviewView(ManagerRequiredMixin, View):
 
     def get(self, request, pk):
         survey = _survey(pk)
-        rows = [{"question": question, "value": None, "errors": []} for question in _questions(survey)]
+        rows = [{"question": question, "value": None, "errors": []} for question in selectors.survey_questions(survey)]
         return render(request, "surveys/survey_preview.html", {"survey": survey, "rows": rows})
 
 
@@ -347,28 +241,27 @@ class QuestionFormView(ManagerRequiredMixin, View):
 class QuestionDeleteView(ManagerRequiredMixin, View):
     permission_required = "surveys.delete_question"
 
-    def _refuse_answered(self, request, survey, question):
-        if question.answers.exists():
-            messages.error(request, _("This question has answers and cannot be deleted; duplicate the survey to change it."))
-            return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
-        return None
+    def _refused(self, request, survey, error):
+        messages.error(request, " ".join(error.messages))
+        return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
 
     def get(self, request, pk, question_pk):
         survey = _survey(pk)
         question = _question(survey, question_pk)
-        refused = self._refuse_answered(request, survey, question)
-        if refused:
-            return refused
+        try:
+            services.question_delete_validate(question=question)
+        except ValidationError as error:
+            return self._refused(request, survey, error)
         return render(request, "confirm_delete.html", {"object": question, "cancel_url": reverse("surveys:detail", args=[survey.pk])})
 
     def post(self, request, pk, question_pk):
         survey = _survey(pk)
         question = _question(survey, question_pk)
-        refused = self._refuse_answered(request, survey, question)
-        if refused:
-            return refused
         text = question.text
-        question.delete()
+        try:
+            services.question_delete(question=question)
+        except ValidationError as error:
+            return self._refused(request, survey, error)
         messages.success(request, _("Question “%(text)s” deleted.") % {"text": text})
         return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
 
@@ -383,9 +276,9 @@ class QuestionMoveView(ManagerRequiredMixin, View):
         question = _question(survey, question_pk)
         form = QuestionMoveForm(request.POST)
         if form.is_valid():
-            form.save(question=question)
+            services.question_move(question=question, direction=form.cleaned_data["direction"])
         if request.htmx:
-            return render(request, "surveys/_question_list.html", {"survey": survey, "questions": _questions(survey)})
+            return render(request, "surveys/_question_list.html", {"survey": survey, "questions": selectors.survey_questions(survey)})
         if not form.is_valid():
             messages.error(request, _("Choose to move the question up or down."))
         return redirect(reverse("surveys:detail", args=[survey.pk]) + "#questions")
@@ -513,7 +406,7 @@ class WaveResultsView(ManagerRequiredMixin, View):
         for result in results.questions:
             if result.nps is not None:
                 result.shares = {part: result.nps.share(getattr(result.nps, part)) for part in ("promoters", "passives", "detractors")}
-        total = results.answered if group is None else Response.objects.filter(wave=wave).count()
+        total = results.answered if group is None else selectors.wave_response_count(wave=wave)
         has_nps = any(result.question.kind == QuestionKind.NPS for result in results.questions)
         breakdowns, trend = [], []
         if has_nps:
@@ -527,14 +420,14 @@ class WaveResultsView(ManagerRequiredMixin, View):
         context = {
             "survey": survey,
             "wave": wave,
-            "state": _wave_state(wave.opens_at, wave.closes_at, timezone.now()),
+            "state": selectors.wave_state(wave.opens_at, wave.closes_at, timezone.now()),
             "states": WAVE_STATES,
             "results": results,
             "group": group,
             "filter_form": filter_form,
             "breakdowns": breakdowns,
             "trend": trend,
-            "can_export": not survey.is_anonymous or total >= ANONYMITY_THRESHOLD,
+            "can_export": not survey.is_anonymous or total >= settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN,
             "chart_data": _chart_data(results, trend),
         }
         return render(request, "surveys/wave_results.html", context)
@@ -565,20 +458,10 @@ class WaveExportView(ManagerRequiredMixin, View):
         survey = _survey(pk)
         wave = _wave(survey, wave_pk)
         anonymous = survey.is_anonymous
-        responses = Response.objects.filter(wave=wave)
-        if anonymous and responses.count() < ANONYMITY_THRESHOLD:
+        if anonymous and selectors.wave_response_count(wave=wave) < settings.PARTNERLOOP_SURVEY_ANONYMITY_MIN:
             messages.error(request, _("Results are shown from five answers on; this anonymous wave has fewer, so nothing is exported."))
             return redirect("surveys:wave_results", pk=survey.pk, wave_pk=wave.pk)
-        questions = list(survey.questions.all())
-        answers = Prefetch("answers", queryset=Answer.objects.select_related("question").prefetch_related("choices"))
-        if anonymous:
-            responses = responses.prefetch_related(answers).order_by("respondent_key")
-        else:
-            responses = (
-                responses.select_related("partner__tier", "partner__territory", "user")
-                .prefetch_related(answers)
-                .order_by("submitted_at", "pk")
-            )
+        questions, responses = selectors.wave_export(wave=wave)
 
         filename = f"{slugify(survey.title)[:50] or 'survey'}-{slugify(wave.name)[:30] or wave.pk}-responses.csv"
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -617,7 +500,7 @@ class IdeaListView(ManagerRequiredMixin, View):
         filter_form = IdeaFilterForm(request.GET)
         context = {
             "filter_form": filter_form,
-            "page_obj": paginate(request, idea_list(filters=filter_form.filters())),
+            "page_obj": paginate(request, selectors.idea_list(filters=filter_form.filters())),
             "querystring": querystring_without_page(request),
             "counts": selectors.idea_board_counts(),
             "oldest": selectors.oldest_unanswered_ideas(limit=5),
@@ -691,7 +574,7 @@ class IdeaMergeView(ManagerRequiredMixin, View):
 
     def _render(self, request, idea, form, status=200):
         q = request.GET.get("q", "")
-        candidates = _search_ideas(merge_candidates(idea).order_by("-created_at", "-id"), q)
+        candidates = selectors.idea_search(merge_candidates(idea).order_by("-created_at", "-id"), q)
         context = {
             "idea": idea,
             "form": form,

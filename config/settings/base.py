@@ -279,3 +279,6 @@ LOGGING = {
 PARTNERLOOP_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=512) * 1024 * 1024
 # Rows the bulk sales API takes in one call.
 PARTNERLOOP_BULK_API_MAX_ROWS = 10_000
+# Anonymous surveys show figures only for groups of at least this many answers (results, breakdowns,
+# trends, exports); the partner portal's channel figures need as many companies.
+PARTNERLOOP_SURVEY_ANONYMITY_MIN = env.int("SURVEY_ANONYMITY_MIN", default=5)
