@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from core.tasks import enqueue_after_commit
 from partners.models import Partner
 
 from . import cube, fastpaths, scoring, selectors
@@ -179,7 +180,7 @@ def score_chunk_recompute(*, on_date, first_id=None, last_id=None, partner_ids=N
             from . import tasks
 
             for alert_id in result.alert_ids:
-                transaction.on_commit(lambda alert_id=alert_id: tasks.notify_alert.delay(alert_id=alert_id))
+                enqueue_after_commit(tasks.notify_alert, alert_id=alert_id)
     return result
 
 

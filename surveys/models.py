@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audience import AudienceMixin, AudienceQuerySet
-from partners.models import Partner, PartnerStatus, PartnerType, Territory, Tier
+from partners.models import Partner, PartnerOwnedQuerySet, PartnerStatus, PartnerType, Territory, Tier
 from partners.tenancy import partner_scoped_manager
 
 
@@ -161,11 +161,6 @@ class Wave(models.Model):
         return "open" if now < self.closes_at else "closed"
 
 
-class InvitationQuerySet(models.QuerySet):
-    def for_partner(self, partner):
-        return self.filter(partner=partner)
-
-
 class Invitation(models.Model):
     """A partner user asked to answer a wave; `responded_at` is set without linking an anonymous answer."""
 
@@ -178,7 +173,7 @@ class Invitation(models.Model):
     responded_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     draft = models.JSONField(_("saved answers"), default=dict, blank=True, help_text=_("Answers saved before submitting."))
 
-    objects = partner_scoped_manager(InvitationQuerySet, "partner_id")
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
 
     class Meta:
         ordering = ["wave", "partner", "user"]
@@ -189,11 +184,6 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.wave} → {self.user}"
-
-
-class ResponseQuerySet(models.QuerySet):
-    def for_partner(self, partner):
-        return self.filter(partner=partner)
 
 
 class Response(models.Model):
@@ -213,7 +203,7 @@ class Response(models.Model):
     respondent_key = models.CharField(max_length=40, editable=False)
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
 
-    objects = partner_scoped_manager(ResponseQuerySet, "partner_id")
+    objects = partner_scoped_manager(PartnerOwnedQuerySet, "partner_id")
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -350,10 +340,7 @@ class IdeaStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class IdeaQuerySet(models.QuerySet):
-    def for_partner(self, partner):
-        return self.filter(partner=partner)
-
+class IdeaQuerySet(PartnerOwnedQuerySet):
     def open(self):
         return self.exclude(status__in=[IdeaStatus.DONE, IdeaStatus.DECLINED])
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from modeltranslation.settings import AVAILABLE_LANGUAGES
 from modeltranslation.utils import build_localized_fieldname
 
+from core.tasks import enqueue_after_commit
 from partners.models import Membership, Partner
 
 from .models import (
@@ -212,14 +213,10 @@ def wave_create(*, survey: Survey, name: str, opens_at, closes_at, by=None, now=
         raise ValidationError({"name": _("This survey already has a wave with that name.")})
     wave = Wave.objects.create(survey=survey, name=name, opens_at=opens_at, closes_at=closes_at)
     if opens_at <= now:
-        transaction.on_commit(lambda: _send_invitations_task(wave.pk))
+        from .tasks import send_wave_invitations
+
+        enqueue_after_commit(send_wave_invitations, wave_id=wave.pk)
     return wave
-
-
-def _send_invitations_task(wave_id):
-    from .tasks import send_wave_invitations
-
-    send_wave_invitations.delay(wave_id=wave_id)
 
 
 @transaction.atomic
@@ -494,7 +491,7 @@ def response_submit(*, invitation: Invitation, data: dict, now=None) -> Response
 def _notify_idea(idea_id, event_id):
     from .tasks import notify_idea_author
 
-    transaction.on_commit(lambda: notify_idea_author.delay(idea_id=idea_id, event_id=event_id))
+    enqueue_after_commit(notify_idea_author, idea_id=idea_id, event_id=event_id)
 
 
 def idea_post(*, partner: Partner, author, kind: str, title: str, body: str) -> Idea:
@@ -509,7 +506,7 @@ def idea_post(*, partner: Partner, author, kind: str, title: str, body: str) -> 
     idea.save()
     from .tasks import notify_managers_of_idea
 
-    transaction.on_commit(lambda: notify_managers_of_idea.delay(idea_id=idea.pk))
+    enqueue_after_commit(notify_managers_of_idea, idea_id=idea.pk)
     return idea
 
 
@@ -557,7 +554,7 @@ def idea_reply(*, idea: Idea, by, body: str) -> IdeaEvent:
     else:
         from .tasks import notify_managers_of_comment
 
-        transaction.on_commit(lambda: notify_managers_of_comment.delay(idea_id=idea.pk, event_id=event.pk))
+        enqueue_after_commit(notify_managers_of_comment, idea_id=idea.pk, event_id=event.pk)
     return event
 
 
