@@ -14,6 +14,7 @@ from core.csv import safe_cell
 from core.dates import one_year_earlier
 from deals.models import DealRegistration, DealStatus
 from enablement.models import Certification
+from partners.models import Partner
 from sales.models import Sale
 
 from . import engine
@@ -330,3 +331,35 @@ class _Total:
         self.points = row["points"] or 0
         self.reward_type = row["reward_type"]
         self.detail = {"reward": ""}
+
+
+def program_list(*, q="", status=""):
+    """Programs with their rule count, newest start first (one query for a page)."""
+    programs = Program.objects.annotate(rule_count=Count("rules", distinct=True))
+    if status:
+        programs = programs.filter(status=status)
+    if q:
+        programs = programs.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    return programs.order_by("-starts_on", "name", "pk")
+
+
+def period_totals(*, program):
+    """{period id: {amount, points, lines, partners}} of the ledger of `program`, in one query."""
+    rows = (
+        EarningLine.objects.filter(program=program)
+        .values("period_id")
+        .annotate(amount=Sum("amount"), points=Sum("points"), lines=Count("pk"), partners=Count("partner_id", distinct=True))
+        .order_by()
+    )
+    return {row["period_id"]: row for row in rows}
+
+
+def roi_rows(figures):
+    """The payouts of an ROI or simulation result as rows with partner names, biggest cost first (one query)."""
+    payouts = figures.get("payouts", {})
+    names = dict(Partner.objects.filter(pk__in=list(payouts)).values_list("pk", "name"))
+    rows = [
+        {"partner_id": pid, "name": names.get(pid, pid), **payout, "cost": payout["cash"] + payout["mdf"]}
+        for pid, payout in payouts.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["cost"], -row["points"], str(row["name"])))

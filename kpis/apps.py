@@ -8,10 +8,13 @@ class KpisConfig(AppConfig):
 
     def ready(self):
         from core.schedules import register_crontabs
+        from incentives.providers import register_score_provider
         from sales.signals import rollups_changed
 
         from .schedules import SCHEDULES
+        from .selectors import latest_scores
         from .tasks import refresh_channel_cube_after_import
 
         register_crontabs(SCHEDULES)
+        register_score_provider(latest_scores)
         rollups_changed.connect(refresh_channel_cube_after_import, dispatch_uid="kpis.refresh_channel_cube_after_import")

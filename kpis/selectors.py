@@ -77,6 +77,16 @@ def latest_score_date(*, on_date):
     return ScoreSnapshot.objects.filter(date__lte=on_date).aggregate(day=Max("date"))["day"]
 
 
+def latest_scores(*, on_date):
+    """{partner id: score} of each partner's latest snapshot on or before `on_date`; one query.
+
+    The tier evaluation reads these (registered with `incentives.providers` at start-up), so the
+    nightly run and the manager's re-evaluation button judge the loyalty criterion alike.
+    """
+    latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("partner_id"), date__lte=on_date).order_by("-date").values("date")[:1]
+    return dict(ScoreSnapshot.objects.filter(date__lte=on_date, date=Subquery(latest)).values_list("partner_id", "score").order_by())
+
+
 def _two_places(value):
     """An average score to the snapshot's precision: the database's AVG and a stored sum / count then agree."""
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

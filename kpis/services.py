@@ -317,9 +317,7 @@ def scores_finish(*, on_date):
     channel_day_refresh(on_date=on_date)
     if on_date != timezone.localdate():
         return []
-    latest = ScoreSnapshot.objects.filter(partner_id=OuterRef("partner_id"), date__lte=on_date).order_by("-date").values("date")[:1]
-    scores = dict(ScoreSnapshot.objects.filter(date__lte=on_date, date=Subquery(latest)).values_list("partner_id", "score").order_by())
-    return tiers_evaluate(loyalty_scores=scores, today=on_date)
+    return tiers_evaluate(loyalty_scores=selectors.latest_scores(on_date=on_date), today=on_date)
 
 
 def scores_recompute(*, on_date, partner_ids=None, chunk=None, progress=None):

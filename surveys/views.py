@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.csv import safe_cell
-from core.web import add_service_error, paginate, querystring_without_page
+from core.web import add_service_error, confirm, paginate, querystring_without_page
 from partners.models import PartnerType
 from partners.views import ManagerRequiredMixin
 
@@ -62,11 +62,6 @@ def _wave(survey, wave_pk):
 
 def _question(survey, question_pk):
     return get_object_or_404(Question, pk=question_pk, survey=survey)
-
-
-def _confirm(request, *, title, message, button, cancel_url, danger=False, status=200):
-    context = {"title": title, "message": message, "button": button, "cancel_url": cancel_url, "danger": danger}
-    return render(request, "confirm.html", context, status=status)
 
 
 # --- surveys --------------------------------------------------------------------------------------
@@ -165,7 +160,7 @@ class SurveyArchiveView(ManagerRequiredMixin, View):
                 % {"title": survey.title},
                 _("Yes, archive"),
             )
-        return _confirm(request, title=title, message=message, button=button, cancel_url=reverse("surveys:detail", args=[survey.pk]))
+        return confirm(request, title=title, message=message, button=button, cancel_url=reverse("surveys:detail", args=[survey.pk]))
 
     def post(self, request, pk):
         survey = _survey(pk)
@@ -182,7 +177,7 @@ class SurveyDuplicateView(ManagerRequiredMixin, View):
 
     def get(self, request, pk):
         survey = _survey(pk)
-        return _confirm(
+        return confirm(
             request,
             title=_("Duplicate this survey?"),
             message=_("A copy of “%(title)s” is made with its settings, questions and choices in every language, without its waves.")
@@ -340,7 +335,7 @@ class WaveCloseView(ManagerRequiredMixin, View):
                 "Wave “%(name)s” closes now instead of on %(date)s: answers are no longer accepted and no more reminders are sent."
             ) % {"name": wave.name, "date": timezone.localtime(wave.closes_at).strftime("%Y-%m-%d %H:%M")}
             button = _("Yes, close now")
-        return _confirm(
+        return confirm(
             request, title=title, message=message, button=button, cancel_url=reverse("surveys:detail", args=[survey.pk]), danger=True
         )
 

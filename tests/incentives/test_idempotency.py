@@ -23,6 +23,7 @@ from rest_framework.test import APIClient
 
 from incentives import services
 from incentives.models import AuditEntry, Payout, PayoutStatus, PointsBalance, PointsEntry, Redemption, RedemptionStatus, Reward
+from incentives.services import points as points_services
 from partners import idempotency
 from partners.idempotency import REPLAY_WINDOW, issue_form_token
 from partners.models import IdempotencyKey
@@ -155,7 +156,7 @@ class TestRedeem:
         reward = RewardFactory(points_cost=300)
         client = token_client(admin_a)
         client.raise_request_exception = False
-        with mock.patch.object(services, "audit", side_effect=RuntimeError("audit store down")):
+        with mock.patch.object(points_services, "audit", side_effect=RuntimeError("audit store down")):
             assert _post(client, REDEEM, {"reward": reward.pk}).status_code == 500
         assert _ledger(partner_a) == (0, 1, 1000)  # the write rolled back, and the key with it
         assert not IdempotencyKey.objects.exists()
