@@ -1,13 +1,20 @@
 """Django admin for incentives: every model, with rules inline on programs and lines inline on payouts.
 
+Programs, rules, tier rules and rewards are saved and deleted through `incentives.services` (the
+`ServiceAdmin` base), so an admin change gets the same checks and audit entry as the manager pages.
+
 Ledger rows (earning lines, points entries, audit entries, tier history) are written by the
 services only, so the admin shows them read-only.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 
+from . import services
 from .models import (
     AuditEntry,
     EarningLine,
@@ -17,6 +24,7 @@ from .models import (
     PointsEntry,
     Program,
     ProgramPeriod,
+    ProgramStatus,
     Redemption,
     Reward,
     Rule,
@@ -27,10 +35,25 @@ from .models import (
 
 
 class RuleInline(admin.TabularInline):
+    """The rules of a program: editable while it is a draft, read-only once partners have seen them."""
+
     model = Rule
     extra = 0
     fields = ["position", "kind", "name", "params", "explanation"]
     readonly_fields = ["explanation"]
+
+    def has_add_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_delete_permission(request, obj)
+
+
+def _is_draft(program):
+    return program is None or program.status == ProgramStatus.DRAFT
 
 
 class PeriodInline(admin.TabularInline):
@@ -44,22 +67,103 @@ class PeriodInline(admin.TabularInline):
         return False
 
 
+PROGRAM_EDITABLE_WHEN_RUNNING = {"name", "description", "budget", "ends_on"}
+PROGRAM_RELATIONS = ("tiers", "territories", "partners")
+
+
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(ServiceAdmin):
+    """Programs through `incentives.services`: audited, and once active only the texts, budget and end
+    date can change (the status moves with the activate and close actions)."""
+
     list_display = ["name", "status", "period", "starts_on", "ends_on", "earning_basis", "budget"]
     list_filter = ["status", "period", "earning_basis"]
     search_fields = ["name", "description"]
     filter_horizontal = ["tiers", "territories", "partners"]
     inlines = [RuleInline, PeriodInline]
     date_hierarchy = "starts_on"
+    actions = ["activate", "close"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if _is_draft(obj):
+            return ["status"]
+        return ["status", *(name for name in (*services.PROGRAM_FIELDS, *PROGRAM_RELATIONS) if name not in PROGRAM_EDITABLE_WHEN_RUNNING)]
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_delete_permission(request, obj)
+
+    def service_save(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in services.PROGRAM_FIELDS if name in form.cleaned_data}
+        relations = {name: form.cleaned_data[name] for name in PROGRAM_RELATIONS if name in form.cleaned_data}
+        if not change:
+            return services.program_create(by=request.user, **relations, **fields)
+        changed = {name: value for name, value in fields.items() if name in form.changed_data}
+        changed_relations = {name: value for name, value in relations.items() if name in form.changed_data}
+        return services.program_update(program=obj, by=request.user, **changed_relations, **changed)
+
+    def service_delete(self, request, obj):
+        services.program_delete(program=obj, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Rule:
+            return super().save_formset(request, form, formset, change)
+        program = form.instance
+        for rule in formset.save(commit=False):
+            if rule.pk is None:
+                services.rule_add(
+                    program=program, kind=rule.kind, params=rule.params, name=rule.name, position=rule.position, by=request.user
+                )
+            else:
+                services.rule_update(rule=rule, kind=rule.kind, params=rule.params, name=rule.name, position=rule.position, by=request.user)
+        for rule in formset.deleted_objects:
+            services.rule_delete(rule=rule, by=request.user)
+
+    def _each(self, request, queryset, service, done):
+        for program in queryset.order_by("pk"):
+            try:
+                service(program=program, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{program}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, done % {"name": program.name})
+
+    @admin.action(description=_("Activate the selected draft programs"), permissions=["change"])
+    def activate(self, request, queryset):
+        self._each(request, queryset, services.program_activate, gettext("Program “%(name)s” is active."))
+
+    @admin.action(description=_("Close the selected active programs"), permissions=["change"])
+    def close(self, request, queryset):
+        self._each(request, queryset, services.program_close, gettext("Program “%(name)s” is closed."))
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(ServiceAdmin):
+    """Rules through `incentives.services` (audited); the rules of active and closed programs are read-only."""
+
     list_display = ["__str__", "program", "kind", "position", "explanation"]
     list_filter = ["kind", "program__status"]
     list_select_related = ["program"]
     search_fields = ["name", "program__name"]
+
+    def has_change_permission(self, request, obj=None):
+        return (obj is None or _is_draft(obj.program)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or _is_draft(obj.program)) and super().has_delete_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "program":
+            kwargs["queryset"] = Program.objects.filter(status=ProgramStatus.DRAFT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def service_save(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in ("kind", "params", "name", "position")}
+        if not change:
+            return services.rule_add(program=form.cleaned_data["program"], by=request.user, **values)
+        return services.rule_update(rule=obj, by=request.user, **values)
+
+    def service_delete(self, request, obj):
+        services.rule_delete(rule=obj, by=request.user)
 
 
 @admin.register(ProgramPeriod)
@@ -150,11 +254,22 @@ class PointsEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(ServiceAdmin):
+    """Rewards through `incentives.services` (audited); a reward that was redeemed cannot be deleted."""
+
     list_display = ["name", "kind", "points_cost", "stock", "approval_threshold", "is_active"]
     list_filter = ["kind", "is_active", "tiers"]
     search_fields = ["name", "description"]
     filter_horizontal = ["tiers"]
+
+    def service_save(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in services.REWARD_FIELDS if name in form.cleaned_data}
+        if not change:
+            return services.reward_create(by=request.user, tiers=form.cleaned_data.get("tiers", ()), **fields)
+        return services.reward_update(reward=obj, by=request.user, tiers=form.cleaned_data.get("tiers"), **fields)
+
+    def service_delete(self, request, obj):
+        services.reward_delete(reward=obj, by=request.user)
 
 
 @admin.register(Redemption)
@@ -173,11 +288,23 @@ class RedemptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierRule)
-class TierRuleAdmin(admin.ModelAdmin):
+class TierRuleAdmin(ServiceAdmin):
+    """Tier rules through `incentives.services` (audited); a rule stays with its tier."""
+
     list_display = ["tier", "min_revenue", "min_certified_contacts", "min_approved_deals", "min_loyalty_score", "downgrade_grace_months"]
     list_select_related = ["tier"]
     list_filter = ["downgrade_grace_months"]
     search_fields = ["tier__name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tier"] if obj is not None else []
+
+    def service_save(self, request, obj, form, change):
+        tier = obj.tier if change else form.cleaned_data["tier"]
+        return services.tier_rule_save(tier=tier, by=request.user, **{name: form.cleaned_data[name] for name in services.TIER_RULE_FIELDS})
+
+    def service_delete(self, request, obj):
+        services.tier_rule_delete(rule=obj, by=request.user)
 
 
 @admin.register(TierStanding)

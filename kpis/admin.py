@@ -6,16 +6,18 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 
 from . import services
 from .models import Alert, ChannelCube, ChannelDay, ChannelMonth, PartnerSet, ScoreModel, ScoreSnapshot
 
-RECIPE_FIELDS = ["weights", "parameters", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "alert_drop_days"]
+RECIPE_FIELDS = list(services.RECIPE_FIELDS)
 
 
 @admin.register(ScoreModel)
-class ScoreModelAdmin(admin.ModelAdmin):
+class ScoreModelAdmin(ServiceAdmin):
+    """Score model versions through `kpis.services` (audited); a version that scored snapshots keeps its recipe."""
+
     list_display = ["version", "name", "is_active", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "activated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "notes"]
@@ -33,13 +35,23 @@ class ScoreModelAdmin(admin.ModelAdmin):
         initial.setdefault("version", latest + 1)
         return initial
 
+    def service_save(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in services.SCORE_MODEL_FIELDS if name in form.cleaned_data}
+        return services.score_model_save(score_model=obj if change else None, by=request.user, **fields)
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or not obj.is_used) and super().has_delete_permission(request, obj)
+
+    def service_delete(self, request, obj):
+        services.score_model_delete(score_model=obj, by=request.user)
+
     @admin.action(description=_("Activate the selected version"))
     def activate(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, gettext("Select exactly one version to activate."), messages.ERROR)
             return
         try:
-            model = services.score_model_activate(score_model=queryset.get())
+            model = services.score_model_activate(score_model=queryset.get(), by=request.user)
         except ValidationError as error:
             self.message_user(request, "; ".join(error.messages), messages.ERROR)
             return
@@ -47,7 +59,7 @@ class ScoreModelAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Copy as a new version"))
     def copy_as_new_version(self, request, queryset):
-        copies = [services.score_model_copy(score_model=model) for model in queryset.order_by("version")]
+        copies = [services.score_model_copy(score_model=model, by=request.user) for model in queryset.order_by("version")]
         self.message_user(
             request,
             ngettext("Created %(count)d new version.", "Created %(count)d new versions.", len(copies)) % {"count": len(copies)},

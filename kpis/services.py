@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from core.tasks import enqueue_after_commit
+from incentives.services import audit, state_of
 from partners.models import Partner
 
 from . import cube, fastpaths, scoring, selectors
@@ -106,27 +107,100 @@ def score_model_current():
         return ScoreModel.objects.create(version=1, name=gettext("Default"), is_active=True, activated_at=timezone.now())
 
 
+SCORE_MODEL_STATE = (
+    "version",
+    "name",
+    "is_active",
+    "weights",
+    "parameters",
+    "healthy_min",
+    "watch_min",
+    "alert_below",
+    "alert_drop_points",
+    "alert_drop_days",
+)
+SCORE_MODEL_FIELDS = (
+    "version",
+    "name",
+    "notes",
+    "weights",
+    "parameters",
+    "healthy_min",
+    "watch_min",
+    "alert_below",
+    "alert_drop_points",
+    "alert_drop_days",
+)
+RECIPE_FIELDS = ("weights", "parameters", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "alert_drop_days")
+
+
+def _audit(*, by, action, score_model, before=None):
+    audit(actor=by, action=action, obj=score_model, before=before, after=state_of(score_model, SCORE_MODEL_STATE))
+
+
 @transaction.atomic
-def score_model_activate(*, score_model):
+def score_model_save(*, score_model=None, by=None, **fields):
+    """Create a score model version, or change one; the recipe of a version that scored snapshots is
+    frozen, so every stored score stays explainable by the recipe that made it."""
+    unknown = set(fields) - set(SCORE_MODEL_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown score model fields: {sorted(unknown)}")
+    before = None
+    if score_model is None or score_model.pk is None:
+        score_model = ScoreModel()
+    else:
+        score_model = ScoreModel.objects.select_for_update().get(pk=score_model.pk)
+        before = state_of_score_model(score_model)
+        if score_model.is_used and any(
+            fields.get(name, getattr(score_model, name)) != getattr(score_model, name) for name in RECIPE_FIELDS
+        ):
+            raise ValidationError(_("This version has scored partners, so its recipe cannot change: copy it as a new version."))
+    for name, value in fields.items():
+        setattr(score_model, name, value)
     score_model.full_clean()
+    score_model.save()
+    _audit(by=by, action="score_model_create" if before is None else "score_model_update", score_model=score_model, before=before)
+    return score_model
+
+
+def state_of_score_model(score_model):
+    return state_of(score_model, SCORE_MODEL_STATE)
+
+
+@transaction.atomic
+def score_model_delete(*, score_model, by=None):
+    """Delete a version that never scored anyone and is not the active one."""
+    if score_model.is_active or score_model.is_used:
+        raise ValidationError(_("Only an inactive version that never scored a partner can be deleted."))
+    audit(actor=by, action="score_model_delete", obj=score_model, before=state_of_score_model(score_model))
+    score_model.delete()
+
+
+@transaction.atomic
+def score_model_activate(*, score_model, by=None):
+    score_model.full_clean()
+    before = state_of_score_model(score_model)
     ScoreModel.objects.filter(is_active=True).exclude(pk=score_model.pk).update(is_active=False)
     score_model.is_active = True
     score_model.activated_at = timezone.now()
     score_model.save(update_fields=["is_active", "activated_at"])
+    _audit(by=by, action="score_model_activate", score_model=score_model, before=before)
     return score_model
 
 
 @transaction.atomic
-def score_model_copy(*, score_model):
+def score_model_copy(*, score_model, by=None):
     """A new inactive version with the same recipe, to edit without changing past snapshots' version."""
     latest = ScoreModel.objects.aggregate(v=Max("version"))["v"] or 0
-    fields = ["weights", "parameters", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "alert_drop_days", "notes"]
-    return ScoreModel.objects.create(
+    copy = ScoreModel.objects.create(
         version=latest + 1,
         name=score_model.name,
         is_active=False,
-        **{name: getattr(score_model, name) for name in fields},
+        notes=score_model.notes,
+        **{name: getattr(score_model, name) for name in RECIPE_FIELDS},
     )
+    _audit(by=by, action="score_model_copy", score_model=copy)
+    return copy
 
 
 # --- Recompute -------------------------------------------------------------------------------------

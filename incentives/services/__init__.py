@@ -12,7 +12,7 @@ Programs and rules
     program_update(*, program, by=None, tiers=None, territories=None, partners=None, **fields) -> Program
     program_delete(*, program, by=None) -> None                             (draft programs only)
     rule_add(*, program, kind, params, name="", position=None, by=None) -> Rule   (draft programs only)
-    rule_update(*, rule, params=None, name=None, position=None, by=None) -> Rule  (draft programs only)
+    rule_update(*, rule, kind=None, params=None, name=None, position=None, by=None) -> Rule  (draft programs only)
     rule_delete(*, rule, by=None) -> None                                   (draft programs only)
     program_activate(*, program, by=None, today=None) -> Program            (needs at least one rule)
     program_close(*, program, by=None) -> Program
@@ -75,7 +75,7 @@ Selectors (incentives.selectors, read only):
     audit_trail(*, obj) -> QuerySet[AuditEntry]
 """
 
-from .audit import audit
+from .audit import audit, state_of
 from .payouts import payout_approve, payout_mark_paid, payout_reject, payouts_create
 from .periods import CloseResult, period_close, periods_close_due
 from .points import (
@@ -92,6 +92,7 @@ from .points import (
     reward_update,
 )
 from .programs import (
+    PROGRAM_FIELDS,
     periods_ensure,
     program_activate,
     program_close,
@@ -106,6 +107,7 @@ from .programs import (
 from .tiers import TIER_RULE_FIELDS, tier_rule_delete, tier_rule_save, tiers_evaluate, tiers_reevaluate
 
 __all__ = [
+    "PROGRAM_FIELDS",
     "REWARD_FIELDS",
     "TIER_RULE_FIELDS",
     "CloseResult",
@@ -136,6 +138,7 @@ __all__ = [
     "rule_add",
     "rule_delete",
     "rule_update",
+    "state_of",
     "tier_rule_delete",
     "tier_rule_save",
     "tiers_evaluate",

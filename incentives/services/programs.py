@@ -88,11 +88,13 @@ def rule_add(*, program, kind, params, name="", position=None, by=None) -> Rule:
 
 
 @transaction.atomic
-def rule_update(*, rule, params=None, name=None, position=None, by=None) -> Rule:
+def rule_update(*, rule, kind=None, params=None, name=None, position=None, by=None) -> Rule:
     _require_draft(rule.program)
-    before = state_of(rule, RULE_STATE)
-    if params is not None:
-        rule.params = validate_rule(rule.kind, params)
+    before = state_of(Rule.objects.get(pk=rule.pk), RULE_STATE)
+    if kind is not None:
+        rule.kind = kind
+    if params is not None or kind is not None:
+        rule.params = validate_rule(rule.kind, rule.params if params is None else params)
     if name is not None:
         rule.name = name
     if position is not None:

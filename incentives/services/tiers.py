@@ -161,6 +161,7 @@ def tier_rule_save(*, tier, by=None, **fields) -> TierRule:
         setattr(rule, name, value)
     rule.full_clean()
     rule.save()
+    rule.refresh_from_db()
     action = "tier_rule_create" if before is None else "tier_rule_update"
     audit(actor=by, action=action, obj=rule, before=before, after=state_of(rule, TIER_RULE_STATE))
     return rule

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from incentives import services
-from incentives.models import IncentiveSettings, ProgramPeriod, TierRule
+from incentives.models import IncentiveSettings, ProgramPeriod, ProgramStatus, TierRule
 from sales.imports import rollups
 from tests.factories import TierFactory
 
@@ -56,7 +56,7 @@ def test_payout_page_lists_its_lines(admin_client, world):
 
 
 def test_bad_rule_parameters_in_the_admin_are_shown_on_the_params_field(admin_client):
-    rule = RuleFactory(kind="mdf", params={"percent": "2"})
+    rule = RuleFactory(kind="mdf", params={"percent": "2"}, program__status=ProgramStatus.DRAFT)
     data = {"program": rule.program_id, "kind": "mdf", "name": "", "params": '{"percent": -1}', "position": "0"}
     response = admin_client.post(_url(type(rule), "change", rule.pk), data)
     assert response.status_code == 200
