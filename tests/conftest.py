@@ -9,9 +9,9 @@ import pytest
 from django_scopes import scopes_disabled
 
 from partners.models import MembershipRole
+from tests.partners.factories import ManagerFactory, MembershipFactory, PartnerFactory, UserFactory
 
 from .celery_worker import embedded_worker
-from .factories import ManagerFactory, MembershipFactory, PartnerFactory, UserFactory
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,8 +6,8 @@ import pytest
 from incentives.models import Program, Reward
 from partners.models import Partner, PartnerStatus, PartnerType
 from surveys.models import Survey
-from tests.factories import PartnerFactory, TerritoryFactory, TierFactory
 from tests.incentives.factories import ProgramFactory, RewardFactory
+from tests.partners.factories import PartnerFactory, TerritoryFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

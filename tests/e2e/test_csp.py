@@ -18,8 +18,8 @@ from kpis import services
 from kpis.models import Band, ScoreSnapshot
 from partners.models import MembershipRole, Partner
 from sales.models import ImportChannel, ImportEntity, ImportJob, ImportStatus
-from tests.factories import PASSWORD, ManagerFactory, MembershipFactory, PartnerFactory, TierFactory, UserFactory
-from tests.kpis.factories import SalesMonthFactory
+from tests.partners.factories import PASSWORD, ManagerFactory, MembershipFactory, PartnerFactory, TierFactory, UserFactory
+from tests.sales.factories import SalesMonthFactory
 from tests.surveys.factories import InvitationFactory, QuestionFactory
 
 from .conftest import assert_front_end_loaded, login

@@ -5,9 +5,8 @@ from playwright.sync_api import expect
 
 from incentives.models import Payout, PayoutStatus, Redemption, RedemptionStatus
 from partners.models import MembershipRole
-from tests.factories import PASSWORD, ManagerFactory, MembershipFactory, PartnerFactory
-from tests.incentives.factories import RewardFactory
-from tests.incentives.factories_ui import give_points, payout_for
+from tests.incentives.factories import RewardFactory, give_points, payout_for
+from tests.partners.factories import PASSWORD, ManagerFactory, MembershipFactory, PartnerFactory
 
 from .conftest import assert_front_end_loaded, login
 

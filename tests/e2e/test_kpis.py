@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from kpis import services
 from kpis.models import Band, ScoreSnapshot
-from tests.factories import PASSWORD, ManagerFactory, PartnerFactory
-from tests.kpis.factories import SalesMonthFactory
+from tests.partners.factories import PASSWORD, ManagerFactory, PartnerFactory
+from tests.sales.factories import SalesMonthFactory
 
 from .conftest import assert_front_end_loaded, login
 

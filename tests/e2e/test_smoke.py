@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from partners.models import MembershipRole
-from tests.factories import PASSWORD, ContactFactory, ManagerFactory, MembershipFactory, PartnerFactory
+from tests.partners.factories import PASSWORD, ContactFactory, ManagerFactory, MembershipFactory, PartnerFactory
 
 from .conftest import assert_front_end_loaded, login
 

@@ -11,9 +11,10 @@ from django.urls import reverse
 from incentives import services
 from incentives.models import IncentiveSettings, ProgramPeriod, ProgramStatus, TierRule
 from sales.imports import rollups
-from tests.factories import TierFactory
+from tests.partners.factories import TierFactory
+from tests.sales.factories import SaleFactory
 
-from .factories import RewardFactory, RuleFactory, SaleFactory
+from .factories import RewardFactory, RuleFactory
 
 MODELS = sorted(apps.get_app_config("incentives").get_models(), key=lambda model: model.__name__)
 

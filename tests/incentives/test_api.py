@@ -11,10 +11,9 @@ from rest_framework.test import APIClient
 
 from incentives import services
 from incentives.models import Payout, PayoutStatus, PointsBalance, ProgramStatus, Redemption, RedemptionStatus, Reward
-from tests.factories import TierFactory
+from tests.partners.factories import TierFactory
 
-from .factories import ProgramFactory, RewardFactory, RuleFactory
-from .factories_ui import EarningLineFactory, give_points, payout_for
+from .factories import EarningLineFactory, ProgramFactory, RewardFactory, RuleFactory, give_points, payout_for
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +124,7 @@ class TestEarningsAndPayouts:
         assert Payout.objects.get(pk=payout.pk).status == payout.status
 
     def test_list_query_count_is_constant(self, api_manager, django_assert_max_num_queries):
-        from tests.factories import PartnerFactory
+        from tests.partners.factories import PartnerFactory
 
         for _ in range(3):
             payout_for(PartnerFactory())

@@ -9,9 +9,11 @@ from django.core.exceptions import ValidationError
 from incentives import services
 from incentives.models import AuditEntry, EarningBasis, EarningLine, LineKind, PointsEntry, ProgramPeriod, RuleKind
 from sales.imports import rollups
-from tests.factories import PartnerFactory
+from tests.enablement.factories import CertificationFactory
+from tests.partners.factories import PartnerFactory
+from tests.sales.factories import CustomerFactory, ProductFactory, SaleFactory
 
-from .factories import CertificationFactory, CustomerFactory, ProductFactory, ProgramFactory, RuleFactory, SaleFactory
+from .factories import ProgramFactory, RuleFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -13,7 +13,7 @@ from django_scopes import scopes_disabled
 
 from incentives import selectors, services
 from incentives.models import PointsEntry, Redemption, Reward
-from tests.factories import MembershipFactory, PartnerFactory
+from tests.partners.factories import MembershipFactory, PartnerFactory
 
 from .factories import RewardFactory
 

@@ -27,10 +27,9 @@ from incentives.services import points as points_services
 from partners import idempotency
 from partners.idempotency import REPLAY_WINDOW, issue_form_token
 from partners.models import IdempotencyKey
-from tests.factories import MembershipFactory, PartnerFactory, with_form_token
+from tests.partners.factories import MembershipFactory, PartnerFactory, with_form_token
 
-from .factories import RewardFactory
-from .factories_ui import give_points, payout_for
+from .factories import RewardFactory, give_points, payout_for
 
 pytestmark = pytest.mark.django_db
 

@@ -30,11 +30,11 @@ from incentives.models import (
     TierRule,
 )
 from sales.imports import rollups
-from tests.factories import PartnerFactory, TierFactory, with_form_token
+from tests.partners.factories import PartnerFactory, TierFactory, with_form_token
+from tests.sales.factories import SaleFactory
 from tests.security.test_route_coverage import ROUTES
 
-from .factories import ProgramFactory, RewardFactory, RuleFactory, SaleFactory
-from .factories_ui import EarningLineFactory, PeriodFactory, give_points, payout_for
+from .factories import EarningLineFactory, PeriodFactory, ProgramFactory, RewardFactory, RuleFactory, give_points, payout_for
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -135,7 +135,7 @@ def test_every_page_opens_for_a_manager(manager_client, name, kwargs, world):
 def test_staff_without_the_incentive_permissions_is_refused(world):
     from django.contrib.auth.models import Permission
 
-    from tests.factories import UserFactory
+    from tests.partners.factories import UserFactory
 
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_partner"))

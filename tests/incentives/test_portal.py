@@ -11,10 +11,10 @@ from django.urls import reverse
 from incentives import services
 from incentives.models import IncentiveSettings, PayoutStatus, PointsBalance, ProgramStatus, Redemption, RedemptionStatus, Reward, TierRule
 from sales.imports import rollups
-from tests.factories import TierFactory, with_form_token
+from tests.partners.factories import TierFactory, with_form_token
+from tests.sales.factories import SaleFactory
 
-from .factories import ProgramFactory, RewardFactory, RuleFactory, SaleFactory
-from .factories_ui import give_points, payout_for
+from .factories import ProgramFactory, RewardFactory, RuleFactory, give_points, payout_for
 
 pytestmark = pytest.mark.django_db
 D = Decimal

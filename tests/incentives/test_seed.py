@@ -25,9 +25,8 @@ from incentives.models import (
 )
 from partners.models import MembershipRole, PartnerType
 from sales.imports import rollups
-from tests.factories import MembershipFactory, PartnerFactory, TierFactory
-
-from .factories import SaleFactory
+from tests.partners.factories import MembershipFactory, PartnerFactory, TierFactory
+from tests.sales.factories import SaleFactory
 
 pytestmark = pytest.mark.django_db
 

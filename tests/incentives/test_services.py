@@ -26,9 +26,11 @@ from incentives.models import (
 )
 from partners.models import Partner, PartnerStatus
 from sales.imports import rollups
-from tests.factories import PartnerFactory, TierFactory
+from tests.enablement.factories import CertificationFactory
+from tests.partners.factories import PartnerFactory, TierFactory
+from tests.sales.factories import SaleFactory
 
-from .factories import CertificationFactory, ProgramFactory, RewardFactory, RuleFactory, SaleFactory
+from .factories import ProgramFactory, RewardFactory, RuleFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

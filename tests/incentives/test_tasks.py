@@ -12,8 +12,9 @@ from incentives import services, tasks
 from incentives.models import EarningLine
 from incentives.schedules import SCHEDULES
 from sales.imports import rollups
+from tests.sales.factories import SaleFactory
 
-from .factories import RuleFactory, SaleFactory
+from .factories import RuleFactory
 
 pytestmark = pytest.mark.django_db
 

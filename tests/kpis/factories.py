@@ -1,62 +1,17 @@
-"""factory-boy factories for kpis tests: rollup rows, cases, and a helper that builds one partner's world."""
+"""Helpers for kpis tests: the scored day, `at`, and build_world, which builds one partner's world from the apps' factories."""
 
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 
-import factory
-from django.utils import timezone
-
-from cases.models import Case, CaseKind
+from cases.models import CaseKind
 from partners.models import InteractionKind
 from sales.imports import rollups
-from sales.models import SalesMonth, SalesMonthDetail
-from tests.factories import ContactFactory, InteractionFactory, PartnerFactory
-from tests.incentives.factories import CertificationFactory, CustomerFactory, SaleFactory
+from tests.cases.factories import CaseFactory, at  # `at` is also the kpis tests' helper, imported from here
+from tests.enablement.factories import CertificationFactory
+from tests.partners.factories import ContactFactory, InteractionFactory
+from tests.sales.factories import CustomerFactory, SaleFactory, SalesMonthDetailFactory, SalesMonthFactory
 
 ON = date(2026, 6, 15)  # the scored day of most tests: trailing window 2025-06..2026-05
-
-
-def at(day, hour=12):
-    return timezone.make_aware(datetime.combine(day, time(hour)))
-
-
-class SalesMonthFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SalesMonth
-
-    partner = factory.SubFactory(PartnerFactory)
-    month = date(2026, 1, 1)
-    revenue = Decimal("1000")
-    line_count = 1
-
-
-class SalesMonthDetailFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SalesMonthDetail
-
-    partner = factory.SubFactory(PartnerFactory)
-    month = date(2026, 1, 1)
-    category = "Networking"
-    country = "NL"
-    revenue = Decimal("1000")
-    line_count = 1
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        """A hand-made detail rollup keeps the partner's first-seen markets current, as an import's refresh would."""
-        detail = super()._create(model_class, *args, **kwargs)
-        rollups.refresh_market_firsts({detail.partner_id})
-        return detail
-
-
-class CaseFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Case
-
-    partner = factory.SubFactory(PartnerFactory)
-    subject = factory.Sequence(lambda n: f"Case {n}")
-    kind = CaseKind.SUPPORT
-    opened_at = factory.LazyFunction(lambda: at(date(2026, 5, 1)))
 
 
 def build_world(partner):

@@ -13,9 +13,8 @@ from rest_framework.test import APIClient
 
 from kpis import selectors, services
 from kpis.models import Alert, AlertKind, Band, ChannelCube, ScoreSnapshot
-from tests.factories import PartnerFactory, TerritoryFactory
-
-from .factories import SalesMonthFactory
+from tests.partners.factories import PartnerFactory, TerritoryFactory
+from tests.sales.factories import SalesMonthFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -31,11 +31,11 @@ from sales.imports import rollups
 from sales.models import SalesMonth
 from sales.signals import rollups_changed
 from surveys.models import QuestionKind
-from tests.factories import ContactFactory, InteractionFactory, ManagerFactory, PartnerFactory, TerritoryFactory, TierFactory
-from tests.incentives.factories import CertificationFactory, CustomerFactory, ProgramFactory, SaleFactory
+from tests.enablement.factories import CertificationFactory
+from tests.incentives.factories import ProgramFactory
+from tests.partners.factories import ContactFactory, InteractionFactory, ManagerFactory, PartnerFactory, TerritoryFactory, TierFactory
+from tests.sales.factories import CustomerFactory, SaleFactory, SalesMonthDetailFactory, SalesMonthFactory
 from tests.surveys.factories import AnswerFactory, QuestionFactory, ResponseFactory, SurveyFactory, WaveFactory
-
-from .factories import SalesMonthDetailFactory, SalesMonthFactory
 
 pytestmark = pytest.mark.django_db
 

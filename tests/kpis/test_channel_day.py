@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from kpis import selectors, services
 from kpis.models import Band, ChannelDay, ScoreSnapshot
 from partners.models import InteractionKind
-from tests.factories import InteractionFactory, PartnerFactory
+from tests.partners.factories import InteractionFactory, PartnerFactory
+from tests.sales.factories import SalesMonthFactory
 
-from .factories import ON, SalesMonthFactory, at
+from .factories import ON, at
 
 pytestmark = pytest.mark.django_db
 

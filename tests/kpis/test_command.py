@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from kpis import services
 from kpis.models import ScoreSnapshot
-from tests.factories import PartnerFactory
+from tests.partners.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
 

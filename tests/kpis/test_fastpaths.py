@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kpis import cube, fastpaths, scoring, services
 from kpis.models import Alert, AlertKind, ChannelMonth, ScoreModel, ScoreSnapshot
-from tests.factories import PartnerFactory
+from tests.partners.factories import PartnerFactory
 
 from .factories import ON
 from .test_channel_cube import BUILT_ON

@@ -19,10 +19,9 @@ from kpis import definitions as kpi
 from kpis import selectors, services
 from sales.imports import rollups
 from sales.models import SalesMonth, SalesMonthDetail
-from tests.factories import PartnerFactory, TerritoryFactory, TierFactory
-from tests.incentives.factories import CustomerFactory, ProgramFactory, SaleFactory
-
-from .factories import SalesMonthDetailFactory, SalesMonthFactory
+from tests.incentives.factories import ProgramFactory
+from tests.partners.factories import PartnerFactory, TerritoryFactory, TierFactory
+from tests.sales.factories import CustomerFactory, SaleFactory, SalesMonthDetailFactory, SalesMonthFactory
 
 pytestmark = pytest.mark.django_db
 

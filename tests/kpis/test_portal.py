@@ -13,8 +13,8 @@ from django.utils import timezone
 from kpis import selectors, services
 from kpis.models import Band, ScoreSnapshot
 from partners.models import MembershipRole
-from tests.factories import MembershipFactory, PartnerFactory, TerritoryFactory
-from tests.kpis.factories import SalesMonthFactory
+from tests.partners.factories import MembershipFactory, PartnerFactory, TerritoryFactory
+from tests.sales.factories import SalesMonthFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ import pytest
 from kpis import definitions as kpi
 from kpis import scoring
 from kpis.models import ScoreModel
-from tests.factories import PartnerFactory, TerritoryFactory
+from tests.partners.factories import PartnerFactory, TerritoryFactory
+from tests.sales.factories import SalesMonthFactory
 
-from .factories import ON, SalesMonthFactory, build_world
+from .factories import ON, build_world
 
 pytestmark = pytest.mark.django_db
 

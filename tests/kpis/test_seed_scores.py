@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from kpis.management.commands.seed_scores import seed_dates
 from kpis.models import Alert, ScoreSnapshot
 from partners.models import PartnerStatus
-from tests.factories import PartnerFactory
-from tests.kpis.factories import SalesMonthFactory
+from tests.partners.factories import PartnerFactory
+from tests.sales.factories import SalesMonthFactory
 
 pytestmark = pytest.mark.django_db
 

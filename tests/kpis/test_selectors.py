@@ -8,9 +8,10 @@ import pytest
 from kpis import selectors, services
 from kpis.models import ScoreSnapshot
 from partners.models import InteractionKind
-from tests.factories import InteractionFactory, PartnerFactory, TerritoryFactory, TierFactory
+from tests.partners.factories import InteractionFactory, PartnerFactory, TerritoryFactory, TierFactory
+from tests.sales.factories import SalesMonthFactory
 
-from .factories import ON, SalesMonthFactory, at, build_world
+from .factories import ON, at, build_world
 
 pytestmark = pytest.mark.django_db
 

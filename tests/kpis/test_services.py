@@ -11,9 +11,11 @@ from django.utils import timezone
 from kpis import services, tasks
 from kpis.models import Alert, AlertKind, ScoreModel, ScoreSnapshot
 from partners.models import InteractionKind
-from tests.factories import InteractionFactory, ManagerFactory, PartnerFactory
+from tests.cases.factories import CaseFactory
+from tests.partners.factories import InteractionFactory, ManagerFactory, PartnerFactory
+from tests.sales.factories import SalesMonthFactory
 
-from .factories import ON, CaseFactory, SalesMonthFactory, at, build_world
+from .factories import ON, at, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +174,7 @@ def test_no_drop_alert_for_a_drop_within_the_limit():
 
 def test_tiers_are_re_evaluated_with_the_scores_on_today_only():
     from incentives.models import TierRule
-    from tests.factories import TierFactory
+    from tests.partners.factories import TierFactory
 
     bronze, gold = TierFactory(rank=1, name="Bronze"), TierFactory(rank=2, name="Gold")
     TierRule.objects.create(tier=bronze)

@@ -10,9 +10,11 @@ from django.utils import timezone
 from kpis import fastpaths, scoring, services
 from kpis.models import Alert, AlertKind, Band, ScoreModel, ScoreSnapshot
 from partners.models import InteractionKind, PartnerStatus
-from tests.factories import InteractionFactory, PartnerFactory
+from tests.cases.factories import CaseFactory
+from tests.partners.factories import InteractionFactory, PartnerFactory
+from tests.sales.factories import SalesMonthFactory
 
-from .factories import ON, CaseFactory, SalesMonthFactory, at, build_world
+from .factories import ON, at, build_world
 
 pytestmark = pytest.mark.django_db
 

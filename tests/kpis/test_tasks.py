@@ -20,9 +20,11 @@ from incentives.models import TierRule
 from kpis import services, tasks
 from kpis.models import Alert, AlertKind, ScoreSnapshot
 from partners.models import InteractionKind, PartnerStatus
-from tests.factories import InteractionFactory, ManagerFactory, PartnerFactory, TierFactory
+from tests.cases.factories import CaseFactory
+from tests.partners.factories import InteractionFactory, ManagerFactory, PartnerFactory, TierFactory
+from tests.sales.factories import SalesMonthFactory
 
-from .factories import ON, CaseFactory, SalesMonthFactory, at, build_world
+from .factories import ON, at, build_world
 
 COMPONENTS = {"engagement": {"normalised": 80.0, "absent": False}, "growth": {"normalised": 70.0, "absent": False}}
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 from kpis import services
 from kpis.models import Alert, AlertKind, Band, ScoreSnapshot
 from partners.models import MembershipRole, PartnerType
-from tests.factories import ManagerFactory, MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory
-from tests.kpis.factories import SalesMonthFactory, build_world
+from tests.kpis.factories import build_world
+from tests.partners.factories import ManagerFactory, MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory
+from tests.sales.factories import SalesMonthFactory
 from tests.security.test_route_coverage import ROUTES
 
 pytestmark = pytest.mark.django_db

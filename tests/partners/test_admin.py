@@ -41,7 +41,7 @@ from sales.models import (
     SalesMonth,
     SalesMonthDetail,
 )
-from tests.factories import (
+from tests.partners.factories import (
     ApplicationFactory,
     ContactFactory,
     InteractionFactory,

@@ -25,7 +25,7 @@ from partners.models import (
     Territory,
     Tier,
 )
-from tests.factories import (
+from tests.partners.factories import (
     ContactFactory,
     InteractionFactory,
     ManagerFactory,

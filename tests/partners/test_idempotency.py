@@ -25,7 +25,7 @@ from partners.models import IdempotencyKey
 from partners.schedules import SCHEDULES
 from sales.imports import jobs
 from sales.models import ImportJob, ImportStatus, Sale
-from tests.factories import ManagerFactory, PartnerFactory
+from tests.partners.factories import ManagerFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from partners.models import Contact, Partner, PartnerType, Territory, Tier
-from tests.factories import ContactFactory, PartnerFactory, TerritoryFactory, TierFactory
+from tests.partners.factories import ContactFactory, PartnerFactory, TerritoryFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

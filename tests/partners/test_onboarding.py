@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from partners.models import ApplicationStatus, MembershipRole, Partner, PartnerApplication, PartnerStatus
-from tests.factories import TierFactory
+from tests.partners.factories import TierFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from partners.models import (
     PartnerStatusChange,
     PartnerType,
 )
-from tests.factories import (
+from tests.partners.factories import (
     ApplicationFactory,
     ContactFactory,
     ManagerFactory,

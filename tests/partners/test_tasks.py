@@ -10,7 +10,7 @@ from django.core import mail
 
 from partners import notifications, tasks
 from partners.models import MembershipRole
-from tests.factories import ApplicationFactory, MembershipFactory
+from tests.partners.factories import ApplicationFactory, MembershipFactory
 
 # Eager (CELERY_TASK_ALWAYS_EAGER in test settings): what each task sends.
 

@@ -21,7 +21,7 @@ from partners.models import (
     PartnerStatus,
     PartnerType,
 )
-from tests.factories import (
+from tests.partners.factories import (
     ApplicationFactory,
     ContactFactory,
     InteractionFactory,

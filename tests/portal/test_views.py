@@ -13,14 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from partners.models import Contact, Interaction, InteractionKind, Membership, MembershipRole
-from tests.factories import (
-    PASSWORD,
-    ContactFactory,
-    InteractionFactory,
-    MembershipFactory,
-    TierFactory,
-    UserFactory,
-)
+from tests.partners.factories import PASSWORD, ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

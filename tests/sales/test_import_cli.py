@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from partners.models import Partner, PartnerType
 from sales.imports import jobs
 from sales.models import Customer, ImportChannel, ImportJob, ImportStatus, Product, Sale, SalesMonth
-from tests.factories import PartnerFactory, UserFactory
+from tests.partners.factories import PartnerFactory, UserFactory
 
 GOOD_SALES = """external_id,partner_external_id,invoice_date,amount,product_sku,quantity
 INV-1,P-ALPHA,2026-01-15,100.50,SKU-1,2

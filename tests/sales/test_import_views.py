@@ -28,7 +28,7 @@ from sales.imports import ImportOptions, jobs
 from sales.models import ImportChannel, ImportEntity, ImportJob, ImportStatus, Sale
 from sales.tasks import run_import_job
 from sales.uploads import ENVELOPE_ALLOWANCE, ImportSizeLimitHandler
-from tests.factories import ManagerFactory, PartnerFactory
+from tests.partners.factories import ManagerFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
 

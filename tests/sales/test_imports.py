@@ -32,7 +32,7 @@ from sales.models import (
     SalesMonth,
     SalesMonthDetail,
 )
-from tests.factories import PartnerFactory, TerritoryFactory, TierFactory
+from tests.partners.factories import PartnerFactory, TerritoryFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

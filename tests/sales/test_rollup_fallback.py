@@ -14,8 +14,8 @@ from django.db import connection
 
 from sales.imports import rollups
 from sales.models import CustomerFirstSale, MarketDimension, MarketFirstSale, SalesMonth, SalesMonthDetail
-from tests.factories import PartnerFactory
-from tests.incentives.factories import CustomerFactory, ProductFactory, SaleFactory
+from tests.partners.factories import PartnerFactory
+from tests.sales.factories import CustomerFactory, ProductFactory, SaleFactory
 
 from .test_imports import assert_rollups_match_sales
 

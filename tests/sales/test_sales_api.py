@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from sales.api import SalesBulkThrottle, SalesBulkView
 from sales.imports import jobs
 from sales.models import Customer, ImportChannel, ImportJob, ImportStatus, Product, Sale, SalesMonth
-from tests.factories import UserFactory
+from tests.partners.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sales import tasks
 from sales.imports import ImportOptions, jobs
 from sales.models import ImportChannel, ImportJob, ImportStatus, Sale
-from tests.factories import PartnerFactory
+from tests.partners.factories import PartnerFactory
 
 SALES = b"external_id,partner_external_id,invoice_date,amount\nS-1,P-1,2025-01-15,100.00\n"
 

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from sales.models import ImportJob, Sale
 from surveys.models import Idea
-from tests.incentives.factories import CustomerFactory, ProductFactory
+from tests.sales.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

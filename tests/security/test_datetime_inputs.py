@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from partners.models import Interaction
-from tests.factories import InteractionFactory
+from tests.partners.factories import InteractionFactory
 from tests.surveys.factories import QuestionFactory
 
 pytestmark = pytest.mark.django_db

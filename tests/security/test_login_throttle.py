@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from tests.factories import MembershipFactory, UserFactory
+from tests.partners.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

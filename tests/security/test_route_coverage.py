@@ -20,7 +20,7 @@ from incentives.models import Program, Reward
 from partners.models import Contact, Interaction, Membership, Partner, PartnerStatusChange
 from sales.models import Customer, ImportJob, Product, Sale, SalesMonth
 from surveys.models import Survey, Wave
-from tests.factories import ApplicationFactory, ContactFactory, InteractionFactory, MembershipFactory
+from tests.partners.factories import ApplicationFactory, ContactFactory, InteractionFactory, MembershipFactory
 from tests.security import test_tenancy
 
 pytestmark = pytest.mark.django_db

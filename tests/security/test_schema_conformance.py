@@ -8,9 +8,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from partners.models import InteractionKind
-from tests.factories import InteractionFactory
 from tests.incentives.factories import RuleFactory
 from tests.openapi import api_schema, assert_documented
+from tests.partners.factories import InteractionFactory
 
 pytestmark = pytest.mark.django_db
 

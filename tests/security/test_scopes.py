@@ -14,7 +14,7 @@ from django_scopes.state import state
 
 from partners.models import Contact, Interaction, Membership, Partner, PartnerStatusChange
 from partners.tenancy import scope_for
-from tests.factories import ContactFactory, InteractionFactory, ManagerFactory, MembershipFactory, UserFactory
+from tests.partners.factories import ContactFactory, InteractionFactory, ManagerFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -28,9 +28,8 @@ from kpis.services import score_model_current
 from partners.models import Contact, Interaction, Membership, MembershipRole, Partner
 from sales.models import Customer, ImportJob, Sale, SalesMonth
 from surveys.models import Idea, IdeaEvent, IdeaStatus, Invitation, Response
-from tests.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory, with_form_token
-from tests.incentives.factories import RewardFactory, RuleFactory
-from tests.incentives.factories_ui import give_points, payout_for
+from tests.incentives.factories import RewardFactory, RuleFactory, give_points, payout_for
+from tests.partners.factories import ContactFactory, InteractionFactory, MembershipFactory, TierFactory, UserFactory, with_form_token
 from tests.surveys.factories import IdeaFactory, InvitationFactory, QuestionFactory, ResponseFactory, WaveFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import factory
 from django.utils import timezone
 
 from surveys.models import Answer, Choice, Idea, IdeaKind, IdeaStatus, Invitation, Question, QuestionKind, Response, Survey, Wave
-from tests.factories import PartnerFactory, UserFactory
+from tests.partners.factories import PartnerFactory, UserFactory
 
 
 class SurveyFactory(factory.django.DjangoModelFactory):

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from surveys.models import Answer, Choice, Idea, IdeaEvent, IdeaKind, IdeaStatus, Invitation, Question, QuestionKind, Response, Survey, Wave
-from tests.factories import MembershipFactory, PartnerFactory, TierFactory
+from tests.partners.factories import MembershipFactory, PartnerFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from surveys import selectors, services
 from surveys.models import Answer, NpsFigures, Question, QuestionKind, Response, Survey, nps_score
-from tests.factories import TierFactory, UserFactory
+from tests.partners.factories import TierFactory, UserFactory
 
 from .factories import AnswerFactory, QuestionFactory, ResponseFactory, SurveyFactory, WaveFactory
 

@@ -28,7 +28,7 @@ from surveys.models import (
     Survey,
     Wave,
 )
-from tests.factories import ManagerFactory, MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory, UserFactory
+from tests.partners.factories import ManagerFactory, MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory, UserFactory
 
 from .factories import (
     AnswerFactory,

@@ -30,7 +30,7 @@ from surveys.models import (
     Survey,
     Wave,
 )
-from tests.factories import ManagerFactory, PartnerFactory, UserFactory
+from tests.partners.factories import ManagerFactory, PartnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from partners.models import PartnerType
 from surveys import selectors
 from surveys.models import Answer, Choice, Invitation, Question, QuestionKind, Response, Survey, Wave
 from surveys.selectors import NpsFigures, nps_from_queryset, nps_from_scores
-from tests.factories import MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory, UserFactory
+from tests.partners.factories import MembershipFactory, PartnerFactory, TerritoryFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

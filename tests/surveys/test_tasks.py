@@ -15,7 +15,7 @@ from core.schedules import ensure_schedules
 from partners.models import PartnerStatus
 from surveys import schedules, services, tasks
 from surveys.models import Choice, IdeaEvent, IdeaKind, IdeaStatus, Invitation, Question, QuestionKind, Recurrence, Survey, Wave
-from tests.factories import MembershipFactory, PartnerFactory
+from tests.partners.factories import MembershipFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""factory-boy factories for every model the tests need; small, explicit, no fixtures files."""
+"""factory-boy factories for the partners app (and the users every test signs in as); small, explicit, no fixtures files."""
 
 import factory
 from django.contrib.auth import get_user_model
