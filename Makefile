@@ -1,11 +1,12 @@
-# PartnerLoop: `make run` serves the app with demo data; `make test` runs the whole suite.
+# PartnerLoop: `make run` serves the app with demo data; `make test` runs the whole suite; `make crawl`
+# requests every page of the demo world as four roles and fails on a server error.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEV_ENV := DEBUG=true DJANGO_SETTINGS_MODULE=config.settings.base
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
 
-.PHONY: run test check lint venv migrate seed messages clean
+.PHONY: run test crawl check lint venv migrate seed messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,11 @@ test: venv
 	@$(PY) scripts/check_services.py
 	$(TEST_ENV) $(PY) manage.py compile_locales
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The demo world on a fresh temporary SQLite file with `make run`'s settings, crawled as a manager,
+# a partner admin, a partner user and the superuser; exit 1 on any 5xx (scripts/crawl_demo.py).
+crawl: venv
+	$(PY) scripts/crawl_demo.py $(CRAWL_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ from .base import ImportOptions, ImportResult, Progress
 from .reader import FileRejected, inspect
 from .values import RowError, messages
 
-__all__ = ["FileRejected", "ImportOptions", "ImportResult", "RowError", "import_file", "columns_for", "error_messages"]
+__all__ = ["FileRejected", "ImportOptions", "ImportResult", "RowError", "import_file", "columns_for", "error_messages", "sales_engine"]
 
 
 def columns_for(entity):
@@ -25,6 +25,11 @@ def columns_for(entity):
 
 def error_messages():
     return {**messages(), **entities.entity_messages()}
+
+
+def sales_engine(options: ImportOptions) -> str:
+    """The engine `import_file` runs a sales file with under `options` on this database: "copy" or "python"."""
+    return options.resolved_engine(connection.vendor)
 
 
 def import_file(*, entity, stream, size, options: ImportOptions, on_progress=None) -> ImportResult:
@@ -40,7 +45,7 @@ def import_file(*, entity, stream, size, options: ImportOptions, on_progress=Non
     layout = inspect(stream, size=size, required=required, optional=optional, delimiter=options.delimiter, encoding=options.encoding)
     with scopes_disabled(), transaction.atomic():
         if entity == "sales":
-            engine = sales_copy if options.resolved_engine(connection.vendor) == "copy" else sales_python
+            engine = sales_copy if sales_engine(options) == "copy" else sales_python
             result = engine.run(stream=stream, layout=layout, options=options, progress=progress)
         else:
             result = entities.run(entity=entity, stream=stream, layout=layout, options=options, progress=progress)

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ("core", "partners", "sales", "deals", "enablement", "cases", "incentives", "surveys", "kpis", "portal")
+APPS = ("core", "partners", "sales", "deals", "enablement", "cases", "incentives", "surveys", "kpis", "portal", "demo")
 ALLOWED = {
     "kpis/fastpaths.py",  # snapshot upsert, alert insert, cube cell COPY, each with its ORM fallback
     "sales/imports/rollups.py",  # the rollup refresh as pl_affected SQL and as portable ORM code; rebuild_all picks

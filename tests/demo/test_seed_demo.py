@@ -21,7 +21,6 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from faker import Faker
 
-from demo.management.commands.seed_demo import demo_sales_files
 from incentives.models import (
     EarningLine,
     Payout,
@@ -52,6 +51,7 @@ from partners.models import (
 from partners.tenancy import MANAGER_GROUP
 from sales.imports import ImportOptions, import_file
 from sales.models import Customer, Product, Sale, SalesMonth, SalesMonthDetail
+from sales.seed import demo_sales_files
 from surveys.models import Answer, Idea, IdeaEvent, IdeaStatus, Invitation, Question, QuestionKind, Response, Survey, Wave
 
 User = get_user_model()
