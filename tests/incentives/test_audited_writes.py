@@ -18,9 +18,11 @@ from incentives.models import AuditEntry, Program, ProgramStatus, Reward, Rule, 
 from kpis import services as kpi_services
 from kpis.models import ScoreModel, ScoreSnapshot
 from sales.imports import rollups
-from tests.factories import TierFactory
+from tests.enablement.factories import CertificationFactory
+from tests.partners.factories import TierFactory
+from tests.sales.factories import SaleFactory
 
-from .factories import CertificationFactory, ProgramFactory, RewardFactory, RuleFactory, SaleFactory
+from .factories import ProgramFactory, RewardFactory, RuleFactory
 
 pytestmark = pytest.mark.django_db
 
