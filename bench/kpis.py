@@ -57,12 +57,12 @@ import traceback
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from core.dates import month_start_after
-
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder comes first on sys.path and its name would hide the kpis app.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+
+from core.dates import month_start_after  # noqa: E402 (needs the project root on sys.path)
 
 LARGE_DB, SMALL_DB = "partnerloop_bench_kpis", "partnerloop_bench_kpis_small"
 # 2: partners_customerfirstsale (partners migration 0006) is filled; 3: partners_marketfirstsale (0007); 4: earning lines
