@@ -1,7 +1,7 @@
 """Admin building blocks every app shares."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -47,10 +47,10 @@ class ServiceAdmin(admin.ModelAdmin):
     """
 
     def service_save(self, request, obj, form, change):
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define service_save(request, obj, form, change).")
 
     def service_delete(self, request, obj):
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define service_delete(request, obj).")
 
     def save_model(self, request, obj, form, change):
         saved = self.service_save(request, obj, form, change)

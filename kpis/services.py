@@ -107,31 +107,9 @@ def score_model_current():
         return ScoreModel.objects.create(version=1, name=gettext("Default"), is_active=True, activated_at=timezone.now())
 
 
-SCORE_MODEL_STATE = (
-    "version",
-    "name",
-    "is_active",
-    "weights",
-    "parameters",
-    "healthy_min",
-    "watch_min",
-    "alert_below",
-    "alert_drop_points",
-    "alert_drop_days",
-)
-SCORE_MODEL_FIELDS = (
-    "version",
-    "name",
-    "notes",
-    "weights",
-    "parameters",
-    "healthy_min",
-    "watch_min",
-    "alert_below",
-    "alert_drop_points",
-    "alert_drop_days",
-)
 RECIPE_FIELDS = ("weights", "parameters", "healthy_min", "watch_min", "alert_below", "alert_drop_points", "alert_drop_days")
+SCORE_MODEL_FIELDS = ("version", "name", "notes", *RECIPE_FIELDS)
+SCORE_MODEL_STATE = ("version", "name", "is_active", *RECIPE_FIELDS)
 
 
 def _audit(*, by, action, score_model, before=None):
@@ -150,7 +128,7 @@ def score_model_save(*, score_model=None, by=None, **fields):
         score_model = ScoreModel()
     else:
         score_model = ScoreModel.objects.select_for_update().get(pk=score_model.pk)
-        before = state_of_score_model(score_model)
+        before = state_of(score_model, SCORE_MODEL_STATE)
         if score_model.is_used and any(
             fields.get(name, getattr(score_model, name)) != getattr(score_model, name) for name in RECIPE_FIELDS
         ):
@@ -163,23 +141,19 @@ def score_model_save(*, score_model=None, by=None, **fields):
     return score_model
 
 
-def state_of_score_model(score_model):
-    return state_of(score_model, SCORE_MODEL_STATE)
-
-
 @transaction.atomic
 def score_model_delete(*, score_model, by=None):
     """Delete a version that never scored anyone and is not the active one."""
     if score_model.is_active or score_model.is_used:
         raise ValidationError(_("Only an inactive version that never scored a partner can be deleted."))
-    audit(actor=by, action="score_model_delete", obj=score_model, before=state_of_score_model(score_model))
+    audit(actor=by, action="score_model_delete", obj=score_model, before=state_of(score_model, SCORE_MODEL_STATE))
     score_model.delete()
 
 
 @transaction.atomic
 def score_model_activate(*, score_model, by=None):
     score_model.full_clean()
-    before = state_of_score_model(score_model)
+    before = state_of(score_model, SCORE_MODEL_STATE)
     ScoreModel.objects.filter(is_active=True).exclude(pk=score_model.pk).update(is_active=False)
     score_model.is_active = True
     score_model.activated_at = timezone.now()

@@ -21,9 +21,6 @@ def state_of(obj, fields):
 PAYOUT_STATE = ("status", "amount", "reference", "reason", "line_ids", "approved_by_id", "paid_by_id", "rejected_by_id")
 REDEMPTION_STATE = ("status", "points", "reason", "decided_by_id")
 PROGRAM_STATE = ("name", "status", "starts_on", "ends_on", "earning_basis", "budget")
-RULE_STATE = ("program_id", "kind", "name", "position", "params")
-REWARD_STATE = ("name", "kind", "points_cost", "stock", "approval_threshold", "is_active")
-TIER_RULE_STATE = ("tier_id", "min_revenue", "min_certified_contacts", "min_approved_deals", "min_loyalty_score", "downgrade_grace_months")
 
 
 def audit(*, actor, action, obj, before=None, after=None):

@@ -19,7 +19,7 @@ from ..models import (
     Reward,
 )
 from ..rules import fmt
-from .audit import REDEMPTION_STATE, REWARD_STATE, audit, state_of, status_transition
+from .audit import REDEMPTION_STATE, audit, state_of, status_transition
 
 
 def _lock_balance(partner_id):
@@ -226,6 +226,7 @@ def redemption_fulfil(*, redemption, by) -> Redemption:
 # --- Rewards ---------------------------------------------------------------------------------
 
 REWARD_FIELDS = ("name", "description", "kind", "points_cost", "stock", "approval_threshold", "is_active")
+REWARD_STATE = tuple(name for name in REWARD_FIELDS if name != "description")
 
 
 def _reward_fields(fields):

@@ -14,7 +14,7 @@ from ..models import (
     Rule,
 )
 from ..rules import validate_rule
-from .audit import PROGRAM_STATE, RULE_STATE, audit, state_of
+from .audit import PROGRAM_STATE, audit, state_of
 
 PROGRAM_FIELDS = (
     "name",
@@ -27,6 +27,8 @@ PROGRAM_FIELDS = (
     "earning_basis",
     "points_expiry_months",
 )
+
+RULE_STATE = ("program_id", "kind", "name", "position", "params")
 
 
 def _check_fields(fields):

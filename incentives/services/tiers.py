@@ -18,7 +18,7 @@ from ..models import (
     TierRule,
     TierStanding,
 )
-from .audit import TIER_RULE_STATE, audit, state_of
+from .audit import audit, state_of
 
 BULK_BATCH = 1000
 STANDING_FIELDS = ["qualified_tier", "below_since", "evaluated_on", "metrics"]
@@ -146,6 +146,7 @@ def tiers_reevaluate(*, today=None) -> list:
 # --- Tier rules ------------------------------------------------------------------------------
 
 TIER_RULE_FIELDS = ("min_revenue", "min_certified_contacts", "min_approved_deals", "min_loyalty_score", "downgrade_grace_months")
+TIER_RULE_STATE = ("tier_id", *TIER_RULE_FIELDS)
 
 
 @transaction.atomic
